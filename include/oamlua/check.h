@@ -1,0 +1,36 @@
+/* check.h — admission: every rule checked before anything is rendered.
+ *
+ * References (workload types, traits, components, scopes, variables),
+ * appliesToWorkloads and conflictsWith (symmetric), duplicate traits,
+ * parameters and properties against their schemas, workload constraints
+ * (ports, containers), names, and each trait's own validate() hook. The
+ * same code runs for `validate`, `render` and `apply`. */
+#ifndef OAMLUA_CHECK_H
+#define OAMLUA_CHECK_H
+
+#include "oamlua/err.h"
+#include "oamlua/lhost.h"
+#include "oamlua/model.h"
+#include "oamlua/registry.h"
+
+struct oam_run {
+	struct oam_lua *lua;            /* borrowed */
+	struct oam_registry *reg;       /* borrowed */
+	struct oam_model *model;        /* borrowed */
+	const char *namespace;          /* -n, or NULL */
+	int undeclared_params_warn;     /* OAM405 as a warning instead of an error */
+};
+
+/* Runs all checks; returns the number of errors found. */
+size_t oam_check(struct oam_run *run, struct oam_diags *d);
+
+/* Renders every instance that passed the checks; on success pushes one Lua
+ * list of all objects and returns 0. On failure pushes nothing, returns -1. */
+int oam_render(struct oam_run *run, struct oam_diags *d);
+
+/* Shared by check and render: pushes the ctx table for an instance. */
+void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in);
+/* Pushes an instance's component spec with parameters resolved. */
+void oam_render_push_spec(struct oam_run *run, struct oam_instance *in);
+
+#endif

@@ -1,0 +1,61 @@
+/* registry.h — finding, loading and validating workload and trait modules.
+ *
+ * Search path, later entries shadowing earlier ones: the built-in modules
+ * (next to the binary in a source tree, else PREFIX/share/oamlua), then each
+ * directory of $OAMLUA_PATH (colon-separated), then each --module-path. A
+ * directory may hold `workloads/` and `traits/` subdirectories, or module
+ * files directly (which then must declare `kind`). */
+#ifndef OAMLUA_REGISTRY_H
+#define OAMLUA_REGISTRY_H
+
+#include "oamlua/err.h"
+#include "oamlua/lhost.h"
+#include "oamlua/schema.h"
+
+enum oam_modkind { OAM_MOD_WORKLOAD, OAM_MOD_TRAIT };
+enum oam_rule { OAM_RULE_OPTIONAL, OAM_RULE_REQUIRED, OAM_RULE_FORBIDDEN };
+
+struct oam_module {
+	enum oam_modkind kind;
+	const char *name, *version, *description;
+	const char *type;               /* workloads: full workloadType (group/version.Kind) */
+	const char *path;               /* where it was loaded from (display form) */
+	const char *origin;             /* "builtin", "OAMLUA_PATH", "--module-path" */
+	int builtin;
+	const char **applies;           /* traits: workload names, "*" = any */
+	size_t napplies;
+	const char **conflicts;
+	size_t nconflicts;
+	enum oam_rule ports;            /* workloads: container ports */
+	enum oam_rule containers;       /* workloads: containers */
+	struct oam_schema schema;       /* trait properties / workload settings */
+	int has_validate;
+	int ref;                        /* Lua registry reference to the module table */
+	const char *shadows;            /* path of the module this one replaced, or NULL */
+};
+
+struct oam_registry {
+	struct oam_lua *lua;            /* borrowed */
+	struct oam_arena *arena;        /* owns modules, names, schemas */
+	struct oam_module **mods;
+	size_t n, cap;
+	char builtin_dir[4096];
+};
+
+int oam_registry_init(struct oam_registry *r, struct oam_lua *lua);
+void oam_registry_release(struct oam_registry *r);
+
+/* Loads built-ins, $OAMLUA_PATH, then `extra` directories (NULL-terminated,
+ * may be NULL). Findings go to `d`; returns -1 if any module failed. */
+int oam_registry_load(struct oam_registry *r, const char *const *extra, struct oam_diags *d);
+
+struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modkind kind, const char *name);
+/* A workloadType as written: "core.oam.dev/v1alpha1.Server" or "Server". */
+struct oam_module *oam_registry_workload(const struct oam_registry *r, const char *wtype);
+/* Names of all modules of a kind (for suggestions); returns the count. */
+size_t oam_registry_names(const struct oam_registry *r, enum oam_modkind kind, const char **out, size_t max);
+
+/* The directory holding the built-in workloads/ and traits/. */
+const char *oam_builtin_dir(void);
+
+#endif

@@ -1,0 +1,417 @@
+-- oam.lua — the library every workload and trait module sees as `oam`.
+--
+-- Helpers for building Kubernetes objects (names, labels, quantities, deep
+-- copies) and the patch API through which traits change objects that the
+-- workload or earlier traits emitted. Objects a trait did not create reach it
+-- as read-only views; it changes them only through oam.set / oam.merge /
+-- oam.merge_by_key / oam.json_patch, so that the host sees every write.
+local NULL = ...
+
+local oam = {}
+oam.null = NULL                 -- explicit YAML null in output / deletion in merge patches
+oam.API_VERSION = "oamlua/v1"
+
+local type, pairs, ipairs, next, select = type, pairs, ipairs, next, select
+local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget
+local tostring, tonumber, error = tostring, tonumber, error
+local sfmt, sfind, ssub, sgsub, slower, smatch = string.format, string.find, string.sub, string.gsub,
+	string.lower, string.match
+local tconcat, tsort = table.concat, table.sort
+local floor, mtype = math.floor, math.type
+
+---------------------------------------------------------------------------
+-- Arrays. A Lua table is emitted as a YAML sequence when its keys are
+-- exactly 1..n. An empty table is emitted as a map ({}), unless it is marked
+-- as an array with oam.array() — use that for lists that may be empty.
+local ARRAY = { __name = "oam.array" }
+oam.ARRAY = ARRAY
+
+function oam.array(t)
+	return setmetatable(t or {}, ARRAY)
+end
+
+function oam.is_array(t)
+	if type(t) ~= "table" then return false end
+	if getmetatable(t) == ARRAY then return true end
+	local n = #t
+	if n == 0 then return false end
+	local count = 0
+	for _ in pairs(t) do count = count + 1 end
+	return count == n
+end
+
+---------------------------------------------------------------------------
+-- Read-only views of objects owned by someone else.
+local real_of = setmetatable({}, { __mode = "k" })   -- view -> real table
+local view_of = setmetatable({}, { __mode = "kv" })  -- real table -> view
+
+local VIEW = {}
+local function view(t)
+	if type(t) ~= "table" or real_of[t] then return t end
+	local v = view_of[t]
+	if v then return v end
+	v = setmetatable({}, VIEW)
+	real_of[v] = t
+	view_of[t] = v
+	return v
+end
+VIEW.__index = function(v, k) return view(real_of[v][k]) end
+VIEW.__newindex = function()
+	error("rendered objects are read-only here: change them with oam.set(obj, path, value) or oam.merge(obj, patch)", 2)
+end
+VIEW.__len = function(v) return #real_of[v] end
+VIEW.__pairs = function(v)
+	local t = real_of[v]
+	return function(_, k)
+		local nk, nv = next(t, k)
+		return nk, view(nv)
+	end, v, nil
+end
+VIEW.__metatable = "oamlua read-only view"
+VIEW.__name = "oam.view"
+
+oam.view = view
+-- The real table behind a view (host use; not exported to modules).
+local function unview(t)
+	return real_of[t] or t
+end
+
+function oam.is_view(t) return real_of[t] ~= nil end
+
+---------------------------------------------------------------------------
+-- Deep copy (of views too: the copy is a plain table the caller owns).
+local function copy(v, seen)
+	v = unview(v)
+	if type(v) ~= "table" then return v end
+	seen = seen or {}
+	if seen[v] then error("cannot copy a table that contains itself", 3) end
+	seen[v] = true
+	local r = {}
+	for k, x in pairs(v) do r[k] = copy(x, seen) end
+	seen[v] = nil
+	if getmetatable(v) == ARRAY then setmetatable(r, ARRAY) end
+	return r
+end
+function oam.copy(v) return copy(v) end
+
+---------------------------------------------------------------------------
+-- Paths: "spec.template.spec.containers[0].image", or a list of keys
+-- ({"metadata", "labels", "app.kubernetes.io/name"}) when keys contain dots.
+local function split_path(path)
+	if type(path) == "table" then return path end
+	if type(path) ~= "string" or path == "" then
+		error("a path must be a non-empty string or a list of keys", 3)
+	end
+	local keys = {}
+	for part in path:gmatch("[^.]+") do
+		local name, rest = part:match("^([^%[]*)(.*)$")
+		if name ~= "" then keys[#keys + 1] = name end
+		for idx in rest:gmatch("%[(%d+)%]") do keys[#keys + 1] = tonumber(idx) + 1 end
+	end
+	return keys
+end
+oam.split_path = split_path
+
+local function path_text(keys, upto)
+	local out = {}
+	for i = 1, (upto or #keys) do
+		local k = keys[i]
+		if type(k) == "number" then out[#out + 1] = "[" .. (k - 1) .. "]"
+		else out[#out + 1] = (#out > 0 and "." or "") .. tostring(k) end
+	end
+	return tconcat(out)
+end
+oam.path_text = path_text
+
+function oam.get(obj, path, default)
+	local t = unview(obj)
+	for _, k in ipairs(split_path(path)) do
+		if type(t) ~= "table" then return default end
+		t = unview(t)[k]
+	end
+	if t == nil then return default end
+	return view(t)
+end
+
+-- Write hook: the host installs a recorder here (write tracking); nil = off.
+local on_write = nil
+function oam._set_write_hook(fn) on_write = fn end
+
+local function target_table(obj)
+	local t = unview(obj)
+	if type(t) ~= "table" then error("the target of a patch must be an object (a table)", 3) end
+	return t
+end
+
+function oam.set(obj, path, value)
+	local t = target_table(obj)
+	local keys = split_path(path)
+	for i = 1, #keys - 1 do
+		local k = keys[i]
+		local nxt = t[k]
+		if nxt == nil or nxt == NULL then
+			nxt = type(keys[i + 1]) == "number" and oam.array() or {}
+			t[k] = nxt
+		elseif type(nxt) ~= "table" then
+			error(sfmt("cannot set '%s': '%s' is a %s, not a map or list", path_text(keys),
+				path_text(keys, i), type(nxt)), 2)
+		end
+		t = nxt
+	end
+	local last = keys[#keys]
+	value = copy(value)
+	if on_write then on_write(obj, keys, value) end
+	t[last] = value
+	return obj
+end
+
+-- RFC 7396 JSON merge patch: maps merge recursively, null deletes, anything
+-- else (lists included) replaces.
+local function merge(t, patch, keys)
+	for k, v in pairs(unview(patch)) do
+		v = unview(v)
+		keys[#keys + 1] = k
+		if v == NULL then
+			if on_write then on_write(nil, keys, nil) end
+			t[k] = nil
+		elseif type(v) == "table" and not oam.is_array(v) and next(v) ~= nil
+			and type(t[k]) == "table" and not oam.is_array(t[k]) then
+			merge(t[k], v, keys)
+		else
+			local c = copy(v)
+			if on_write then on_write(nil, keys, c) end
+			t[k] = c
+		end
+		keys[#keys] = nil
+	end
+end
+
+function oam.merge(obj, patch)
+	if type(patch) ~= "table" then error("oam.merge needs a table as the patch", 2) end
+	merge(target_table(obj), patch, {})
+	return obj
+end
+
+-- Merges a list of maps into the list at `path`, matching entries by `key`
+-- (a field name, or a list of field names that together identify an entry):
+-- matching entries are merged (RFC 7396), others are appended in order.
+function oam.merge_by_key(obj, path, key, items)
+	local t = target_table(obj)
+	local keys = split_path(path)
+	local list = oam.get(t, keys)
+	if list == nil then
+		oam.set(t, keys, oam.array())
+		list = oam.get(t, keys)
+	end
+	list = unview(list)
+	if type(list) ~= "table" then error(sfmt("'%s' is not a list", path_text(keys)), 2) end
+	local fields = type(key) == "table" and key or { key }
+	local function same(a, b)
+		for _, f in ipairs(fields) do
+			if a[f] == nil or a[f] ~= b[f] then return false end
+		end
+		return true
+	end
+	for _, item in ipairs(unview(items)) do
+		item = unview(item)
+		local found
+		for _, e in ipairs(list) do
+			if type(e) == "table" and same(e, item) then found = e break end
+		end
+		if found then merge(found, item, {}) else list[#list + 1] = copy(item) end
+	end
+	return obj
+end
+
+-- RFC 6902 JSON patch (add, remove, replace, move, copy, test) with JSON
+-- pointer paths ("/spec/replicas", "/spec/template/spec/containers/0").
+local function pointer(p)
+	if p == "" then return {} end
+	if ssub(p, 1, 1) ~= "/" then error(sfmt("invalid JSON pointer '%s'", p), 4) end
+	local keys = {}
+	for part in (ssub(p, 2) .. "/"):gmatch("([^/]*)/") do
+		part = part:gsub("~1", "/"):gsub("~0", "~")
+		keys[#keys + 1] = part
+	end
+	return keys
+end
+
+local function resolve_parent(t, keys, op)
+	for i = 1, #keys - 1 do
+		local k = keys[i]
+		if oam.is_array(t) or (getmetatable(t) == ARRAY) then k = tonumber(k) and tonumber(k) + 1 or k end
+		t = t[k]
+		if type(t) ~= "table" then error(sfmt("json patch %s: path not found", op), 4) end
+	end
+	local last = keys[#keys]
+	if oam.is_array(t) or getmetatable(t) == ARRAY then
+		if last == "-" then last = #t + 1 else last = tonumber(last) and tonumber(last) + 1 end
+		if not last then error(sfmt("json patch %s: list index expected", op), 4) end
+		return t, last, true
+	end
+	return t, last, false
+end
+
+function oam.json_patch(obj, ops)
+	local root = target_table(obj)
+	for i, o in ipairs(unview(ops)) do
+		o = unview(o)
+		local op = o.op
+		local keys = pointer(o.path or "")
+		if #keys == 0 then error(sfmt("json patch operation %d: cannot patch the whole object", i), 2) end
+		local parent, k, isarr = resolve_parent(root, keys, op)
+		if op == "add" then
+			if isarr then table.insert(parent, k, copy(o.value)) else parent[k] = copy(o.value) end
+		elseif op == "remove" then
+			if parent[k] == nil then error(sfmt("json patch remove: '%s' does not exist", o.path), 2) end
+			if isarr then table.remove(parent, k) else parent[k] = nil end
+		elseif op == "replace" then
+			if parent[k] == nil then error(sfmt("json patch replace: '%s' does not exist", o.path), 2) end
+			parent[k] = copy(o.value)
+		elseif op == "move" or op == "copy" then
+			local fp, fk, farr = resolve_parent(root, pointer(o.from or ""), op)
+			local v = fp[fk]
+			if v == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.from), 2) end
+			if op == "move" then if farr then table.remove(fp, fk) else fp[fk] = nil end end
+			if isarr then table.insert(parent, k, copy(v)) else parent[k] = copy(v) end
+		elseif op == "test" then
+			local a, b = parent[k], o.value
+			if type(a) ~= type(b) or (type(a) ~= "table" and a ~= b) then
+				error(sfmt("json patch test failed at '%s'", o.path), 2)
+			end
+		else
+			error(sfmt("json patch operation %d: unknown op '%s'", i, tostring(op)), 2)
+		end
+		if on_write then on_write(obj, keys, parent[k]) end
+	end
+	return obj
+end
+
+---------------------------------------------------------------------------
+-- Names.
+local function fnv1a(s)
+	local h = 2166136261
+	for i = 1, #s do
+		h = h ~ s:byte(i)
+		h = (h * 16777619) & 0xffffffff
+	end
+	return h
+end
+
+-- Joins parts with "-" into a valid DNS-1123 label (lowercase, [a-z0-9-],
+-- at most 63 characters). A name that must be shortened keeps its start and
+-- gets a short hash of the whole, so distinct inputs stay distinct.
+function oam.name(...)
+	local parts = {}
+	for i = 1, select("#", ...) do
+		local p = select(i, ...)
+		if p ~= nil and p ~= "" then parts[#parts + 1] = tostring(p) end
+	end
+	local full = tconcat(parts, "-")
+	local s = slower(full):gsub("[^a-z0-9-]", "-"):gsub("^-+", ""):gsub("-+$", "")
+	if #s <= 63 and s == full then return s end
+	if #s > 63 then
+		s = ssub(s, 1, 54):gsub("-+$", "") .. "-" .. sfmt("%08x", fnv1a(full))
+	end
+	if s == "" then error(sfmt("cannot build a name from '%s'", full), 2) end
+	return s
+end
+
+function oam.is_dns_label(s)
+	return type(s) == "string" and #s >= 1 and #s <= 63 and smatch(s, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") ~= nil
+end
+
+function oam.is_dns_subdomain(s)
+	if type(s) ~= "string" or #s < 1 or #s > 253 then return false end
+	for part in (s .. "."):gmatch("([^.]*)%.") do
+		if not smatch(part, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") then return false end
+	end
+	return true
+end
+
+---------------------------------------------------------------------------
+-- Label sets: oam.labels(a, b, ...) merges maps left to right (later wins)
+-- into a new table; nil arguments are skipped.
+function oam.labels(...)
+	local r = {}
+	for i = 1, select("#", ...) do
+		local t = select(i, ...)
+		if t ~= nil then
+			for k, v in pairs(unview(t)) do r[k] = v end
+		end
+	end
+	return r
+end
+
+---------------------------------------------------------------------------
+-- Quantities.
+local BIN = { Ki = 2^10, Mi = 2^20, Gi = 2^30, Ti = 2^40, Pi = 2^50, Ei = 2^60 }
+local DEC = { n = 1e-9, u = 1e-6, m = 1e-3, [""] = 1, k = 1e3, M = 1e6, G = 1e9, T = 1e12, P = 1e15, E = 1e18 }
+
+-- Parses a Kubernetes quantity ("100m", "1.5", "128Mi", "1e3") to a number;
+-- nil and a reason when it is not one.
+function oam.parse_quantity(q)
+	if mtype(q) then return q end
+	if type(q) ~= "string" then return nil, "a quantity must be a string or a number" end
+	local num, suffix = smatch(q, "^([+-]?%d*%.?%d+)([a-zA-Z]*)$")
+	if not num then
+		num, suffix = smatch(q, "^([+-]?%d+%.?%d*[eE][+-]?%d+)()$")
+		if num then suffix = "" end
+	end
+	if not num then return nil, sfmt("'%s' is not a quantity", q) end
+	local n = tonumber(num)
+	local mul = BIN[suffix] or DEC[suffix]
+	if not mul then return nil, sfmt("'%s' has an unknown unit '%s'", q, suffix) end
+	return n * mul
+end
+
+-- OAM memory ("128", "5M", "5MB", "15k", "1Gi") to a Kubernetes quantity.
+-- OAM units are case-insensitive and may end in B; a bare number is read as
+-- MiB, as Rudr did (a few bytes of memory is never what an author meant).
+function oam.memory(v)
+	if mtype(v) then return sfmt("%dMi", floor(v)) end
+	if type(v) ~= "string" then error("memory must be a string like \"128\" or \"512Mi\"", 2) end
+	local num, unit = smatch(v, "^%s*(%d+%.?%d*)%s*([a-zA-Z]*)%s*$")
+	if not num then error(sfmt("memory '%s' is not a quantity (expected e.g. \"128\", \"5M\", \"1Gi\")", v), 2) end
+	if unit == "" then return num .. "Mi" end
+	if BIN[unit] then return num .. unit end
+	local u = unit:upper():gsub("B$", "")
+	local map = { [""] = "", K = "k", M = "M", G = "G", T = "T", P = "P", E = "E",
+		KI = "Ki", MI = "Mi", GI = "Gi", TI = "Ti", PI = "Pi", EI = "Ei" }
+	if map[u] == nil then error(sfmt("memory '%s' has an unknown unit '%s'", v, unit), 2) end
+	return num .. map[u]
+end
+
+-- OAM cpu (0.5, "0.5", "500m", 2) to a Kubernetes quantity ("500m", "2").
+function oam.cpu(v)
+	local n = v
+	if type(v) == "string" then
+		if smatch(v, "^%d+m$") then return v end
+		n = tonumber(v)
+		if not n then error(sfmt("cpu '%s' is not a number or a quantity like \"500m\"", v), 2) end
+	elseif not mtype(v) then
+		error("cpu must be a number or a quantity string", 2)
+	end
+	if n <= 0 then error(sfmt("cpu must be greater than 0, got %s", tostring(v)), 2) end
+	if mtype(n) == "integer" or n == floor(n) then return sfmt("%d", floor(n)) end
+	local milli = n * 1000
+	if milli ~= floor(milli) then milli = floor(milli) + 1 end   -- round up, as the spec asks
+	return sfmt("%dm", floor(milli))
+end
+
+---------------------------------------------------------------------------
+-- Structured failure from a module: oam.fail("servicePort %d is not exposed", p)
+function oam.fail(fmt, ...)
+	error(sfmt(fmt, ...), 2)
+end
+
+-- Sorted keys of a map (deterministic iteration).
+function oam.sorted_keys(t)
+	local ks = {}
+	for k in pairs(unview(t)) do ks[#ks + 1] = k end
+	tsort(ks, function(a, b) return tostring(a) < tostring(b) end)
+	return ks
+end
+
+oam._unview = unview
+return oam

@@ -1,0 +1,199 @@
+-- pod.lua — turning an OAM component spec into Kubernetes pod parts.
+--
+-- Shared by the built-in workload modules and available to every module as
+-- oam.pod_template, oam.containers, oam.config_maps, oam.service, so that a
+-- team writing its own workload type gets the same mapping for free.
+local oam = ...
+
+local pairs, ipairs, type, tostring, next = pairs, ipairs, type, tostring, next
+local sfmt, smatch, sgsub = string.format, string.match, string.gsub
+
+-- Name of the ConfigMap holding a container's config files.
+function oam.config_map_name(ctx, container)
+	return oam.name(ctx.name, container.name, "config")
+end
+
+-- Name of the PersistentVolumeClaim behind a non-ephemeral volume. Per
+-- instance, so two instances never share a claim by accident.
+function oam.claim_name(ctx, volume_name)
+	return oam.name(ctx.name, volume_name)
+end
+
+-- A ConfigMap key for a config file path: "/etc/app/a.conf" → "etc-app-a.conf".
+local function config_key(path)
+	local k = sgsub(sgsub(path, "^/+", ""), "[^%w%-%._]", "-")
+	if k == "" then k = "file" end
+	return k
+end
+
+-- One ConfigMap per container that has config files; each file is a key,
+-- mounted at its exact path with subPath, so the rest of the directory is
+-- left alone.
+function oam.config_maps(ctx, spec)
+	local out = {}
+	for _, c in ipairs(spec.containers or {}) do
+		if c.config and #c.config > 0 then
+			local data = {}
+			for _, f in ipairs(c.config) do
+				local k = config_key(f.path)
+				while data[k] ~= nil do k = "x-" .. k end
+				data[k] = f.value
+			end
+			out[#out + 1] = {
+				apiVersion = "v1",
+				kind = "ConfigMap",
+				metadata = { name = oam.config_map_name(ctx, c) },
+				data = data,
+			}
+		end
+	end
+	return out
+end
+
+local function probe(p)
+	if not p then return nil end
+	local r = {}
+	if p.exec then r.exec = { command = oam.array(oam.copy(p.exec.command)) } end
+	if p.httpGet then
+		r.httpGet = { path = p.httpGet.path, port = p.httpGet.port }
+		if p.httpGet.httpHeaders and #p.httpGet.httpHeaders > 0 then
+			r.httpGet.httpHeaders = oam.copy(p.httpGet.httpHeaders)
+		end
+	end
+	if p.tcpSocket then r.tcpSocket = { port = p.tcpSocket.port } end
+	for _, k in ipairs({ "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+		"failureThreshold" }) do
+		r[k] = p[k]
+	end
+	return r
+end
+
+local function resources(res)
+	if not res then return nil end
+	local requests, limits = {}, {}
+	if res.cpu and res.cpu.required ~= nil then requests.cpu = oam.cpu(res.cpu.required) end
+	if res.memory and res.memory.required ~= nil then requests.memory = oam.memory(res.memory.required) end
+	if res.gpu and res.gpu.required ~= nil and res.gpu.required > 0 then
+		-- GPUs are only schedulable as limits.
+		limits["nvidia.com/gpu"] = math.ceil(res.gpu.required)
+	end
+	for _, e in ipairs(res.extended or {}) do
+		local n = smatch(e.name, "%.([%w]+)$") or e.name
+		requests[oam.name(n)] = tostring(e.required)
+	end
+	local r = {}
+	if next(requests) then r.requests = requests end
+	if next(limits) then r.limits = limits end
+	if next(r) then return r end
+	return nil
+end
+
+-- Kubernetes containers from the OAM containers (env and config already
+-- resolved by the host: env = { {name, value} }, config = { {path, value} }).
+function oam.containers(ctx, spec)
+	local out = oam.array()
+	for _, c in ipairs(spec.containers or {}) do
+		local k = { name = c.name, image = c.image }
+		if c.cmd then k.command = oam.array(oam.copy(c.cmd)) end
+		if c.args then k.args = oam.array(oam.copy(c.args)) end
+		if c.env and #c.env > 0 then
+			k.env = oam.array()
+			for _, e in ipairs(c.env) do k.env[#k.env + 1] = { name = e.name, value = e.value } end
+		end
+		if c.ports and #c.ports > 0 then
+			k.ports = oam.array()
+			for _, p in ipairs(c.ports) do
+				k.ports[#k.ports + 1] = { name = p.name, containerPort = p.containerPort, protocol = p.protocol or "TCP" }
+			end
+		end
+		k.resources = resources(c.resources)
+		local mounts = oam.array()
+		for _, f in ipairs(c.config or {}) do
+			mounts[#mounts + 1] = { name = oam.name(c.name, "config"), mountPath = f.path,
+				subPath = config_key(f.path), readOnly = true }
+		end
+		for _, v in ipairs(c.resources and c.resources.volumes or {}) do
+			mounts[#mounts + 1] = { name = v.name, mountPath = v.mountPath,
+				readOnly = v.accessMode == "RO" or nil }
+		end
+		if #mounts > 0 then k.volumeMounts = mounts end
+		k.livenessProbe = probe(c.livenessProbe)
+		k.readinessProbe = probe(c.readinessProbe)
+		out[#out + 1] = k
+	end
+	return out
+end
+
+-- The pod volumes the containers mount.
+function oam.volumes(ctx, spec)
+	local out, seen = oam.array(), {}
+	for _, c in ipairs(spec.containers or {}) do
+		if c.config and #c.config > 0 then
+			out[#out + 1] = { name = oam.name(c.name, "config"),
+				configMap = { name = oam.config_map_name(ctx, c) } }
+		end
+		for _, v in ipairs(c.resources and c.resources.volumes or {}) do
+			if not seen[v.name] then
+				seen[v.name] = true
+				if v.disk and v.disk.ephemeral then
+					out[#out + 1] = { name = v.name, emptyDir = { sizeLimit = oam.memory(v.disk.required) } }
+				else
+					out[#out + 1] = { name = v.name, persistentVolumeClaim = {
+						claimName = oam.claim_name(ctx, v.name), readOnly = v.accessMode == "RO" or nil } }
+				end
+			end
+		end
+	end
+	return out
+end
+
+-- The pod template: labels (selector + workload type), the component's
+-- annotations, containers, volumes, image pull secrets, node selector.
+function oam.pod_template(ctx, spec, opts)
+	opts = opts or {}
+	local pod = {
+		containers = oam.containers(ctx, spec),
+		restartPolicy = opts.restartPolicy,
+	}
+	local vols = oam.volumes(ctx, spec)
+	if #vols > 0 then pod.volumes = vols end
+	local secrets, seen = oam.array(), {}
+	for _, c in ipairs(spec.containers or {}) do
+		if c.imagePullSecret and not seen[c.imagePullSecret] then
+			seen[c.imagePullSecret] = true
+			secrets[#secrets + 1] = { name = c.imagePullSecret }
+		end
+	end
+	if #secrets > 0 then pod.imagePullSecrets = secrets end
+	local sel = {}
+	if spec.osType then sel["kubernetes.io/os"] = spec.osType end
+	if spec.arch then sel["kubernetes.io/arch"] = spec.arch end
+	if next(sel) then pod.nodeSelector = sel end
+	local md = { labels = oam.labels(ctx.selector, { ["workload.oam.dev/type"] = ctx.workloadType }) }
+	if ctx.annotations and next(ctx.annotations) then md.annotations = oam.copy(ctx.annotations) end
+	return { metadata = md, spec = pod }
+end
+
+-- A Service exposing every port of every container (Rudr exposed only the
+-- first one).
+function oam.service(ctx, spec, opts)
+	opts = opts or {}
+	local ports = oam.array()
+	for _, c in ipairs(spec.containers or {}) do
+		for _, p in ipairs(c.ports or {}) do
+			ports[#ports + 1] = { name = p.name, port = p.containerPort, targetPort = p.containerPort,
+				protocol = p.protocol or "TCP" }
+		end
+	end
+	if #ports == 0 then return nil end
+	return {
+		apiVersion = "v1",
+		kind = "Service",
+		metadata = { name = opts.name or ctx.name },
+		spec = { selector = oam.copy(ctx.selector), ports = ports, type = opts.type, clusterIP = opts.clusterIP },
+	}
+end
+
+function oam.selector(ctx)
+	return { matchLabels = oam.copy(ctx.selector) }
+end

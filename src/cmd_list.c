@@ -1,0 +1,307 @@
+/* cmd_list.c — `oamlua traits`, `oamlua workloads`, `oamlua explain`:
+ * what the loaded modules offer, generated from their tables and schemas. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "oamlua/cli.h"
+
+static const struct option list_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "module-path", required_argument, NULL, OPT_MODULE_PATH },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void parse_list(const char *cmd, const char *usage, int argc, char **argv, struct oam_opts *o, int want_arg)
+{
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", list_opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			exit(oam_finish_stdout());
+		}
+		if (c == '?' || c == ':')
+			oam_die_usage(cmd, c == ':' ? "option '%s' needs a value" : "unknown option '%s'", argv[optind - 1]);
+		oam_cli_common_opt(cmd, c, optarg, o);
+	}
+	if (o->output && strcmp(o->output, "json") && strcmp(o->output, "wide") && strcmp(o->output, "table"))
+		oam_die_usage(cmd, "unknown output format '%s' (table, wide or json)", o->output);
+	if (want_arg && optind != argc - 1)
+		oam_die_usage(cmd, "expected exactly one name");
+	if (!want_arg && optind < argc)
+		oam_die_usage(cmd, "unexpected argument '%s'", argv[optind]);
+}
+
+static void join(char *buf, size_t size, const char *const *v, size_t n, const char *none)
+{
+	size_t l = 0;
+	buf[0] = '\0';
+	if (!n)
+		snprintf(buf, size, "%s", none);
+	for (size_t i = 0; i < n && l < size; i++)
+		l += (size_t)snprintf(buf + l, size - l, "%s%s", i ? "," : "", v[i]);
+}
+
+static const char *rule_text(enum oam_rule r)
+{
+	return r == OAM_RULE_REQUIRED ? "required" : r == OAM_RULE_FORBIDDEN ? "forbidden" : "optional";
+}
+
+static int cmp_mod(const void *a, const void *b)
+{
+	return strcmp((*(struct oam_module *const *)a)->name, (*(struct oam_module *const *)b)->name);
+}
+
+static json_t *schema_json(const struct oam_schema *s);
+
+static json_t *module_json(const struct oam_module *m)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", m->name, "kind",
+			      m->kind == OAM_MOD_TRAIT ? "Trait" : "Workload", "version", m->version, "description",
+			      m->description, "path", m->path, "origin", m->origin);
+	if (!o)
+		return NULL;
+	if (m->type)
+		json_object_set_new(o, "type", json_string(m->type));
+	if (m->shadows)
+		json_object_set_new(o, "shadows", json_string(m->shadows));
+	if (m->kind == OAM_MOD_TRAIT) {
+		json_t *a = json_array(), *c = json_array();
+		for (size_t i = 0; i < m->napplies; i++)
+			json_array_append_new(a, json_string(m->applies[i]));
+		for (size_t i = 0; i < m->nconflicts; i++)
+			json_array_append_new(c, json_string(m->conflicts[i]));
+		json_object_set_new(o, "appliesToWorkloads", a);
+		json_object_set_new(o, "conflictsWith", c);
+	} else {
+		json_object_set_new(o, "ports", json_string(rule_text(m->ports)));
+		json_object_set_new(o, "containers", json_string(rule_text(m->containers)));
+	}
+	json_object_set_new(o, "schema", schema_json(&m->schema));
+	return o;
+}
+
+static json_t *node_json(const struct oam_node *n)
+{
+	switch (n->type) {
+	case OAM_NULL: return json_null();
+	case OAM_BOOL: return json_boolean(n->u.b);
+	case OAM_INT: return json_integer(n->u.i);
+	case OAM_FLOAT: return json_real(n->u.f);
+	case OAM_STR: return json_string(n->u.str.s);
+	case OAM_SEQ: {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n->u.seq.n; i++)
+			json_array_append_new(a, node_json(n->u.seq.items[i]));
+		return a;
+	}
+	case OAM_MAP: {
+		json_t *o = json_object();
+		for (size_t i = 0; i < n->u.map.n; i++)
+			json_object_set_new(o, n->u.map.items[i].key->u.str.s, node_json(n->u.map.items[i].val));
+		return o;
+	}
+	}
+	return json_null();
+}
+
+static json_t *schema_json(const struct oam_schema *s)
+{
+	json_t *o = json_pack("{s:s}", "type", oam_stype_name(s->type));
+	if (s->description)
+		json_object_set_new(o, "description", json_string(s->description));
+	if (s->required)
+		json_object_set_new(o, "required", json_true());
+	if (s->def)
+		json_object_set_new(o, "default", node_json(s->def));
+	if (s->enumv)
+		json_object_set_new(o, "enum", node_json(s->enumv));
+	if (s->has_min)
+		json_object_set_new(o, "min", json_real(s->min));
+	if (s->has_max)
+		json_object_set_new(o, "max", json_real(s->max));
+	if (s->props) {
+		json_t *p = json_object();
+		for (size_t i = 0; i < s->nprops; i++)
+			json_object_set_new(p, s->props[i].name, schema_json(&s->props[i]));
+		json_object_set_new(o, "properties", p);
+	}
+	if (s->items)
+		json_object_set_new(o, "items", schema_json(s->items));
+	return o;
+}
+
+static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
+{
+	static const char tusage[] =
+		"usage: oamlua traits [-o table|wide|json] [--module-path DIR]\n"
+		"\n"
+		"Lists the trait modules on the search path: name, version, the workload types\n"
+		"each applies to, the traits it conflicts with, and where it was loaded from\n"
+		"(a module loaded later shadows one with the same name: '(shadows …)').\n"
+		"Search path: built-ins, then $OAMLUA_PATH, then each --module-path.\n";
+	static const char wusage[] =
+		"usage: oamlua workloads [-o table|wide|json] [--module-path DIR]\n"
+		"\n"
+		"Lists the workload type modules on the search path: name, version, the\n"
+		"workloadType each implements, its rules for ports and containers, and where\n"
+		"it was loaded from. Search path: built-ins, then $OAMLUA_PATH, then each\n"
+		"--module-path.\n";
+	struct oam_opts o = { 0 };
+	struct oam_session s;
+	int rc;
+	parse_list(cmd, kind == OAM_MOD_TRAIT ? tusage : wusage, argc, argv, &o, 0);
+	if ((rc = oam_session_start(&s, &o)))
+		goto out;
+	oam_session_report(&s);   /* warnings from module loading */
+	struct oam_module **mods = malloc((s.reg.n + 1) * sizeof *mods);
+	size_t n = 0;
+	for (size_t i = 0; mods && i < s.reg.n; i++)
+		if (s.reg.mods[i]->kind == kind)
+			mods[n++] = s.reg.mods[i];
+	if (n)
+		qsort(mods, n, sizeof *mods, cmp_mod);
+	if (o.output && !strcmp(o.output, "json")) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, module_json(mods[i]));
+		json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(a);
+	} else {
+		int wide = o.output && !strcmp(o.output, "wide");
+		if (kind == OAM_MOD_TRAIT)
+			printf("%-16s %-8s %-34s %-22s %s\n", "NAME", "VERSION", "APPLIES-TO", "CONFLICTS-WITH",
+			       wide ? "SOURCE / DESCRIPTION" : "SOURCE");
+		else
+			printf("%-16s %-8s %-38s %-9s %s\n", "NAME", "VERSION", "TYPE", "PORTS",
+			       wide ? "SOURCE / DESCRIPTION" : "SOURCE");
+		for (size_t i = 0; i < n; i++) {
+			struct oam_module *m = mods[i];
+			char a[512], c[512], src[1024];
+			if (m->shadows)
+				snprintf(src, sizeof src, "%s (shadows %s)", m->path, m->shadows);
+			else
+				snprintf(src, sizeof src, "%s", m->builtin ? "builtin" : m->path);
+			if (kind == OAM_MOD_TRAIT) {
+				join(a, sizeof a, m->applies, m->napplies, "*");
+				join(c, sizeof c, m->conflicts, m->nconflicts, "-");
+				printf("%-16s %-8s %-34s %-22s %s\n", m->name, m->version, a, c, src);
+			} else {
+				printf("%-16s %-8s %-38s %-9s %s\n", m->name, m->version, m->type ? m->type : m->name,
+				       rule_text(m->ports), src);
+			}
+			if (wide)
+				printf("    %s\n", m->description);
+		}
+	}
+	free(mods);
+	rc = oam_finish_stdout();
+out:
+	oam_session_end(&s);
+	return rc;
+}
+
+int cmd_traits(int argc, char **argv)
+{
+	return list("traits", OAM_MOD_TRAIT, argc, argv);
+}
+
+int cmd_workloads(int argc, char **argv)
+{
+	return list("workloads", OAM_MOD_WORKLOAD, argc, argv);
+}
+
+static void explain_props(const struct oam_schema *s, const char *prefix, int depth)
+{
+	for (size_t i = 0; i < s->nprops; i++) {
+		const struct oam_schema *p = &s->props[i];
+		char tt[256], def[128] = "";
+		oam_schema_typetext(p, tt, sizeof tt);
+		if (p->def) {
+			char b[100];
+			oam_node_brief(p->def, b, sizeof b);
+			snprintf(def, sizeof def, "  default: %s", b);
+		}
+		printf("  %*s%s%s%s  <%s>%s%s\n", depth * 2, "", prefix, p->name, p->required && !p->def ? " (required)" : "",
+		       tt, def, "");
+		if (p->description)
+			printf("  %*s    %s\n", depth * 2, "", p->description);
+		if (p->props) {
+			char sub[256];
+			snprintf(sub, sizeof sub, "%s%s.", prefix, p->name);
+			explain_props(p, sub, depth + 1);
+		}
+		if (p->items && p->items->props) {
+			char sub[256];
+			snprintf(sub, sizeof sub, "%s%s[].", prefix, p->name);
+			explain_props(p->items, sub, depth + 1);
+		}
+	}
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: oamlua explain NAME [-o json] [--module-path DIR]\n"
+		"\n"
+		"Describes a trait or workload type: what it does, where it applies, what it\n"
+		"conflicts with, and each property (or workload setting) with its type,\n"
+		"whether it is required, its default and its description, generated from the\n"
+		"module's schema.\n";
+	struct oam_opts o = { 0 };
+	struct oam_session s;
+	int rc;
+	parse_list("explain", usage, argc, argv, &o, 1);
+	const char *name = argv[optind];
+	if ((rc = oam_session_start(&s, &o)))
+		goto out;
+	struct oam_module *m = oam_registry_find(&s.reg, OAM_MOD_TRAIT, name);
+	if (!m)
+		m = oam_registry_workload(&s.reg, name);
+	if (!m) {
+		const char *names[256];
+		size_t n = oam_registry_names(&s.reg, OAM_MOD_TRAIT, names, 128);
+		n += oam_registry_names(&s.reg, OAM_MOD_WORKLOAD, names + n, 128);
+		const char *close = oam_closest(name, names, n);
+		oam_errorf("no trait or workload type named '%s'", name);
+		if (close)
+			fprintf(stderr, "  hint: did you mean '%s'?\n", close);
+		else
+			fprintf(stderr, "  hint: 'oamlua traits' and 'oamlua workloads' list what is available\n");
+		rc = OAM_EXIT_INVALID;
+		goto out;
+	}
+	if (o.output && !strcmp(o.output, "json")) {
+		json_t *j = module_json(m);
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(j);
+		rc = oam_finish_stdout();
+		goto out;
+	}
+	printf("%s: %s %s (%s)\n", m->kind == OAM_MOD_TRAIT ? "TRAIT" : "WORKLOAD TYPE", m->name, m->version,
+	       m->builtin ? "builtin" : m->path);
+	printf("\n  %s\n\n", m->description);
+	if (m->kind == OAM_MOD_TRAIT) {
+		char a[512], c[512];
+		join(a, sizeof a, m->applies, m->napplies, "*");
+		join(c, sizeof c, m->conflicts, m->nconflicts, "(none)");
+		printf("APPLIES TO:     %s\nCONFLICTS WITH: %s\n\nPROPERTIES:\n", a, c);
+	} else {
+		printf("TYPE:       %s\nPORTS:      %s\nCONTAINERS: %s\n\nWORKLOAD SETTINGS:\n", m->type ? m->type : m->name,
+		       rule_text(m->ports), rule_text(m->containers));
+	}
+	if (!m->schema.nprops)
+		printf("  (none)\n");
+	explain_props(&m->schema, "", 0);
+	rc = oam_finish_stdout();
+out:
+	oam_session_end(&s);
+	return rc;
+}

@@ -1,0 +1,163 @@
+/* cmd_render.c — `oamlua render` and `oamlua validate`: the same checks on
+ * the same code path; render then runs the modules and emits. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oamlua/cli.h"
+
+static const char render_usage[] =
+	"usage: oamlua render -f FILE... [-o yaml|json|name] [-n NAMESPACE] [flags]\n"
+	"\n"
+	"Renders OAM v1alpha1 ComponentSchematics and ApplicationConfigurations into\n"
+	"Kubernetes manifests, offline. Every check of 'oamlua validate' runs first;\n"
+	"on any error nothing is written to standard output.\n"
+	"\n"
+	"  -f, --filename FILE       input file, directory (*.yaml, *.yml, *.json) or - for\n"
+	"                            stdin; repeatable\n"
+	"  -R, --recursive           descend into directories given with -f\n"
+	"  -o, --output FORMAT       yaml (a --- stream, default), json (a v1 List), name\n"
+	"  -n, --namespace NS        set metadata.namespace on namespaced objects\n"
+	"      --module-path DIR     load workload and trait modules from DIR (repeatable;\n"
+	"                            shadows built-ins and $OAMLUA_PATH)\n"
+	"      --allow-undeclared-params\n"
+	"                            a parameterValues entry the component does not\n"
+	"                            declare is a warning instead of an error\n"
+	"      --lua-budget N        instructions one module call may run (default 50000000)\n"
+	"      --lua-mem MIB         memory one module call may allocate (default 256)\n"
+	"  -v, --verbose             show the source line under each finding\n"
+	"  -h, --help                this text\n"
+	"\n"
+	"Environment: OAMLUA_PATH=DIR[:DIR...] adds module directories.\n"
+	"Exit status: 0 ok, 1 invalid input, 2 usage, 3 module error, 5 system error.\n";
+
+static const char validate_usage[] =
+	"usage: oamlua validate -f FILE... [-o text|json] [flags]\n"
+	"\n"
+	"Runs every admission check without rendering to Kubernetes objects: shapes,\n"
+	"references, appliesToWorkloads, conflictsWith, parameters, properties and each\n"
+	"trait's own rules. Prints all findings; exit 0 when there is no error.\n"
+	"\n"
+	"  -f, --filename FILE       input file, directory or - (repeatable)\n"
+	"  -R, --recursive           descend into directories\n"
+	"  -o, --output FORMAT       text (default, on stderr) or json (on stdout)\n"
+	"      --module-path DIR     extra module directory (repeatable)\n"
+	"      --allow-undeclared-params\n"
+	"                            undeclared parameterValues are warnings\n"
+	"      --lua-budget N, --lua-mem MIB\n"
+	"                            limits for module calls (validate hooks)\n"
+	"  -v, --verbose             show the source line under each finding\n"
+	"  -h, --help                this text\n"
+	"\n"
+	"Exit status: 0 valid, 1 invalid input, 2 usage, 3 module error, 5 system error.\n";
+
+static const struct option long_opts[] = {
+	{ "filename", required_argument, NULL, 'f' },
+	{ "recursive", no_argument, NULL, 'R' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "module-path", required_argument, NULL, OPT_MODULE_PATH },
+	{ "allow-undeclared-params", no_argument, NULL, OPT_ALLOW_UNDECLARED },
+	{ "lua-budget", required_argument, NULL, OPT_LUA_BUDGET },
+	{ "lua-mem", required_argument, NULL, OPT_LUA_MEM },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void parse(const char *cmd, const char *usage, int argc, char **argv, struct oam_opts *o)
+{
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:Ro:n:vh", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			exit(oam_finish_stdout());
+		}
+		if (c == '?')
+			oam_die_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (c == ':')
+			oam_die_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (!oam_cli_common_opt(cmd, c, optarg, o))
+			oam_die_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind < argc)
+		oam_die_usage(cmd, "unexpected argument '%s' (input files go after -f)", argv[optind]);
+	if (!o->nfiles)
+		oam_die_usage(cmd, "no input: give one or more -f FILE (or -f - for stdin)");
+}
+
+int cmd_render(int argc, char **argv)
+{
+	struct oam_opts o = { 0 };
+	struct oam_session s;
+	struct oam_buf out = { 0 };
+	enum oam_format fmt = OAM_FMT_YAML;
+	char err[1024];
+	int rc;
+	parse("render", render_usage, argc, argv, &o);
+	if (o.output && oam_parse_format(o.output, &fmt) < 0)
+		oam_die_usage("render", "unknown output format '%s' (yaml, json or name)", o.output);
+	if ((rc = oam_session_start(&s, &o)))
+		goto out;
+	if ((rc = oam_session_check(&s))) {
+		oam_session_report(&s);
+		goto out;
+	}
+	if (oam_render(&s.run, &s.diags) < 0) {
+		oam_session_report(&s);
+		rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_MODULE;
+		goto out;
+	}
+	if (oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err) < 0) {
+		oam_diag_at(&s.diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
+		oam_session_report(&s);
+		rc = OAM_EXIT_MODULE;
+		goto out;
+	}
+	lua_pop(s.lua.L, 1);
+	oam_session_report(&s);   /* warnings, if any */
+	if (oam_buf_write(&out, stdout) < 0)
+		rc = oam_finish_stdout() ? OAM_EXIT_SYSTEM : 0;
+	else
+		rc = oam_finish_stdout();
+out:
+	oam_buf_release(&out);
+	oam_session_end(&s);
+	return rc;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+	struct oam_opts o = { 0 };
+	struct oam_session s;
+	int rc, json = 0;
+	parse("validate", validate_usage, argc, argv, &o);
+	if (o.output && !strcmp(o.output, "json"))
+		json = 1;
+	else if (o.output && strcmp(o.output, "text"))
+		oam_die_usage("validate", "unknown output format '%s' (text or json)", o.output);
+	rc = oam_session_start(&s, &o);
+	if (!rc)
+		rc = oam_session_check(&s);
+	if (json) {
+		if (oam_diags_print_json(&s.diags) < 0)
+			rc = OAM_EXIT_SYSTEM;
+		else if (oam_finish_stdout())
+			rc = OAM_EXIT_SYSTEM;
+	} else if (s.diags.n) {
+		oam_session_report(&s);
+	}
+	if (!rc && !json) {
+		size_t ninst = 0;
+		for (size_t i = 0; i < s.model.napps; i++)
+			ninst += s.model.apps[i]->ninst;
+		fprintf(stderr, "oamlua: valid: %zu component%s, %zu application%s, %zu instance%s\n", s.model.ncomps,
+			s.model.ncomps == 1 ? "" : "s", s.model.napps, s.model.napps == 1 ? "" : "s", ninst,
+			ninst == 1 ? "" : "s");
+	}
+	oam_session_end(&s);
+	return rc;
+}

@@ -1,0 +1,407 @@
+/* lhost.c — Lua state setup, sandbox, limits, and the protected call door.
+ * The only file that calls lua_pcall. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "oamlua/lconv.h"
+#include "oamlua/lhost.h"
+
+#include "luasrc.inc"
+
+#define HOOK_STEP 1000
+
+static const char HOST_KEY = 'h';   /* registry key: the host library table */
+
+static struct oam_lua *host_of(lua_State *L)
+{
+	return *(struct oam_lua **)lua_getextraspace(L);
+}
+
+/* The allocator keeps the books. While a module call is running, growth past
+ * the per-call cap fails, and stays failed (sticky) for the rest of the call
+ * once hit, so a module cannot catch the error and carry on allocating. */
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct oam_lua *h = ud;
+	if (!ptr)
+		osize = 0;      /* osize is a type tag when ptr is NULL */
+	if (nsize == 0) {
+		free(ptr);
+		h->mem_used -= osize;
+		return NULL;
+	}
+	if (nsize > osize) {
+		if (h->fail_alloc_at && ++h->nalloc == h->fail_alloc_at)
+			return NULL;
+		if (h->in_call && (h->mem_hit ||
+				   h->mem_used + (nsize - osize) > h->mem_call_base + h->mem_call_limit)) {
+			h->mem_hit = 1;
+			return NULL;
+		}
+	}
+	void *p = realloc(ptr, nsize);
+	if (!p)
+		return NULL;
+	h->mem_used = h->mem_used - osize + nsize;
+	if (h->mem_used > h->mem_peak)
+		h->mem_peak = h->mem_used;
+	return p;
+}
+
+static void record_position(lua_State *L, struct oam_lua *h)
+{
+	lua_Debug ar;
+	for (int level = 0; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "Sl", &ar))
+			continue;
+		if (ar.source[0] == '@' && ar.currentline > 0) {
+			oam_strlcpy(h->err_file, ar.source + 1, sizeof h->err_file);
+			h->err_line = ar.currentline;
+			return;
+		}
+	}
+}
+
+static void l_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	struct oam_lua *h = host_of(L);
+	h->insn_used += HOOK_STEP;
+	if (h->insn_hit || h->insn_used > h->insn_budget) {
+		if (!h->insn_hit)
+			record_position(L, h);
+		h->insn_hit = 1;
+		luaL_error(L, "instruction budget exceeded");
+	}
+}
+
+/* Message handler: remembers where in module code the error was raised and
+ * the traceback, and strips the "file:line: " prefix we report separately. */
+static int l_msgh(lua_State *L)
+{
+	struct oam_lua *h = host_of(L);
+	const char *msg = lua_tostring(L, 1);
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	if (!h->insn_hit) {
+		h->err_file[0] = '\0';
+		h->err_line = 0;
+		record_position(L, h);
+	}
+	luaL_traceback(L, L, NULL, 1);
+	oam_strlcpy(h->traceback, lua_tostring(L, -1), sizeof h->traceback);
+	lua_pop(L, 1);
+	/* "path:line: text" → "text" when path:line is the position we report. */
+	if (h->err_file[0]) {
+		char prefix[300];
+		snprintf(prefix, sizeof prefix, "%s:%d: ", h->err_file, h->err_line);
+		size_t pl = strlen(prefix);
+		if (!strncmp(msg, prefix, pl))
+			msg += pl;
+	}
+	lua_pushstring(L, msg);
+	return 1;
+}
+
+static int l_print(lua_State *L)
+{
+	/* print() in a module writes to stderr, prefixed with the module name
+	 * (upvalue), and never to stdout where manifests go. */
+	const char *mod = lua_tostring(L, lua_upvalueindex(1));
+	int n = lua_gettop(L);
+	fprintf(stderr, "oamlua: [%s]", mod ? mod : "?");
+	for (int i = 1; i <= n; i++)
+		fprintf(stderr, " %s", luaL_tolstring(L, i, NULL)), lua_pop(L, 1);
+	fputc('\n', stderr);
+	return 0;
+}
+
+static int l_make_print(lua_State *L)
+{
+	luaL_checkstring(L, 1);
+	lua_pushvalue(L, 1);
+	lua_pushcclosure(L, l_print, 1);
+	return 1;
+}
+
+static int run_embedded(lua_State *L, const char *name, int nargs)
+{
+	for (int i = 0; luasrc_files[i].name; i++) {
+		if (strcmp(luasrc_files[i].name, name))
+			continue;
+		char chunk[64];
+		snprintf(chunk, sizeof chunk, "=%s", name);
+		if (luaL_loadbufferx(L, (const char *)luasrc_files[i].src, luasrc_files[i].len, chunk, "t"))
+			return lua_error(L);
+		lua_insert(L, -(nargs + 1));
+		lua_call(L, nargs, 1);
+		return 1;
+	}
+	return luaL_error(L, "embedded Lua source '%s' missing", name);
+}
+
+/* Everything that can raise during setup happens in here (lua.c's pmain). */
+static int l_setup(lua_State *L)
+{
+	static const luaL_Reg libs[] = {
+		{ LUA_GNAME, luaopen_base },
+		{ LUA_STRLIBNAME, luaopen_string },
+		{ LUA_TABLIBNAME, luaopen_table },
+		{ LUA_MATHLIBNAME, luaopen_math },
+		{ LUA_UTF8LIBNAME, luaopen_utf8 },
+		{ NULL, NULL }
+	};
+	for (const luaL_Reg *l = libs; l->func; l++) {
+		luaL_requiref(L, l->name, l->func, 1);
+		lua_pop(L, 1);
+	}
+	/* string.dump would hand out bytecode, and strings index the string
+	 * table through their metatable: remove it at the source. */
+	lua_getglobal(L, "string");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+	/* Hide the string metatable from getmetatable(""). */
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_pushliteral(L, "string");
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+	/* The library modules see, then the sandbox builder. */
+	lua_pushlightuserdata(L, NULL);           /* oam.null */
+	run_embedded(L, "oam", 1);                 /* stack: oam */
+	lua_pushvalue(L, -1);
+	run_embedded(L, "pod", 1);                 /* adds the pod helpers to oam */
+	lua_pop(L, 1);
+	lua_pushvalue(L, -1);
+	lua_pushcfunction(L, l_make_print);
+	run_embedded(L, "sandbox", 2);             /* stack: oam host */
+	oam_lconv_register(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &HOST_KEY);
+	lua_pop(L, 1);
+	return 0;
+}
+
+static void fill_err(struct oam_err *err, const char *id, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void fill_err(struct oam_err *err, const char *id, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	memset(err, 0, sizeof *err);
+	err->sev = OAM_SEV_ERROR;
+	oam_strlcpy(err->id, id, sizeof err->id);
+	if (file)
+		oam_strlcpy(err->file, file, sizeof err->file);
+	err->line = line > 0 ? (unsigned)line : 0;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+int oam_lua_init(struct oam_lua *h, struct oam_err *err)
+{
+	memset(h, 0, sizeof *h);
+	h->insn_budget = OAM_LUA_DEFAULT_BUDGET;
+	h->mem_call_limit = OAM_LUA_DEFAULT_MEM;
+	const char *fail = getenv("OAMLUA_FAIL_ALLOC");
+	if (fail)
+		h->fail_alloc_at = atoll(fail);
+	h->L = lua_newstate(l_alloc, h);
+	if (!h->L) {
+		fill_err(err, "OAM900", NULL, 0, "cannot create the Lua state: out of memory");
+		return -1;
+	}
+	*(struct oam_lua **)lua_getextraspace(h->L) = h;
+	lua_pushcfunction(h->L, l_setup);
+	if (lua_pcall(h->L, 0, 0, 0) != LUA_OK) {
+		fill_err(err, "OAM900", NULL, 0, "cannot set up Lua: %s",
+			 lua_tostring(h->L, -1) ? lua_tostring(h->L, -1) : "out of memory");
+		lua_close(h->L);
+		h->L = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void oam_lua_close(struct oam_lua *h)
+{
+	if (h->L)
+		lua_close(h->L);
+	h->L = NULL;
+}
+
+void oam_lua_push_host(struct oam_lua *h)
+{
+	lua_rawgetp(h->L, LUA_REGISTRYINDEX, &HOST_KEY);
+}
+
+void oam_lua_push_hostfn(struct oam_lua *h, const char *fn_name)
+{
+	oam_lua_push_host(h);
+	lua_getfield(h->L, -1, fn_name);
+	lua_remove(h->L, -2);
+}
+
+int oam_lua_pcall_host(struct oam_lua *h, int nargs, int nres, struct oam_err *err)
+{
+	lua_State *L = h->L;
+	int base = lua_gettop(L) - nargs;
+	lua_pushcfunction(L, l_msgh);
+	lua_insert(L, base);
+	h->err_file[0] = '\0';
+	h->err_line = 0;
+	int st = lua_pcall(L, nargs, nres, base);
+	lua_remove(L, base);
+	if (st == LUA_OK)
+		return 0;
+	if (st == LUA_ERRMEM)
+		fill_err(err, "OAM900", NULL, 0, "out of memory");
+	else
+		fill_err(err, "OAM601", h->err_file, h->err_line, "%s", lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return -1;
+}
+
+int oam_lua_call(struct oam_lua *h, const char *module, const char *what, int nargs, int nres,
+		 struct oam_err *err)
+{
+	lua_State *L = h->L;
+	int base = lua_gettop(L) - nargs;   /* the function's slot */
+	lua_pushcfunction(L, l_msgh);
+	lua_insert(L, base);
+	h->err_file[0] = '\0';
+	h->err_line = 0;
+	h->traceback[0] = '\0';
+	h->insn_used = 0;
+	h->insn_hit = 0;
+	h->mem_hit = 0;
+	h->mem_call_base = h->mem_used;
+	h->in_call = 1;
+	lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_STEP);
+	int st = lua_pcall(L, nargs, nres, base);
+	lua_sethook(L, NULL, 0, 0);
+	h->in_call = 0;
+	lua_remove(L, base);
+	if (st == LUA_OK && !h->insn_hit && !h->mem_hit)
+		return 0;
+	if (st == LUA_OK)
+		lua_pop(L, nres);
+	else
+		lua_pop(L, 1);
+	if (h->insn_hit)
+		fill_err(err, "OAM602", h->err_file, h->err_line,
+			 "module '%s' exceeded its instruction budget (%lld instructions) %s", module,
+			 h->insn_budget, what);
+	else if (h->mem_hit || st == LUA_ERRMEM)
+		fill_err(err, "OAM603", h->err_file, h->err_line,
+			 "module '%s' exceeded its memory limit (%zu MiB) %s", module,
+			 h->mem_call_limit >> 20, what);
+	else
+		fill_err(err, "OAM601", h->err_file, h->err_line, "module '%s' failed %s: %s", module, what,
+			 lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+	lua_gc(L, LUA_GCCOLLECT);
+	return -1;
+}
+
+static int load_chunk(struct oam_lua *h, const char *buf, size_t len, const char *display,
+		      const char *modname, struct oam_err *err)
+{
+	lua_State *L = h->L;
+	char chunk[300];
+	snprintf(chunk, sizeof chunk, "@%s", display);
+	if (len >= 4 && !memcmp(buf, LUA_SIGNATURE, 4)) {
+		fill_err(err, "OAM501", display, 0, "module '%s' is precompiled bytecode, which is refused",
+			 modname);
+		oam_strlcpy(err->hint, "ship the module's Lua source text", sizeof err->hint);
+		return -1;
+	}
+	int st = luaL_loadbufferx(L, buf, len, chunk, "t");
+	if (st != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		/* "@file:LINE: text" → file, LINE, text */
+		int line = 0;
+		const char *p = msg ? strstr(msg, display) : NULL;
+		if (p) {
+			p += strlen(display);
+			if (*p == ':') {
+				line = atoi(p + 1);
+				p = strchr(p + 1, ':');
+				msg = p ? p + 2 : msg;
+			}
+		}
+		fill_err(err, "OAM501", display, line, "syntax error in module '%s': %s", modname,
+			 msg ? msg : "out of memory");
+		lua_pop(L, 1);
+		return -1;
+	}
+	/* A fresh environment from the sandbox builder becomes the chunk's _ENV. */
+	oam_lua_push_hostfn(h, "new_env");
+	lua_pushstring(L, modname);
+	if (oam_lua_pcall_host(h, 1, 1, err) < 0) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	if (!lua_setupvalue(L, -2, 1))
+		lua_pop(L, 1);
+	char what[320];
+	snprintf(what, sizeof what, "while loading %s", display);
+	if (oam_lua_call(h, modname, what, 0, 1, err) < 0) {
+		if (!strcmp(err->id, "OAM601"))
+			oam_strlcpy(err->id, "OAM502", sizeof err->id);
+		if (!err->file[0])
+			oam_strlcpy(err->file, display, sizeof err->file);
+		return -1;
+	}
+	return 0;
+}
+
+int oam_lua_load_module_buffer(struct oam_lua *h, const char *buf, size_t len, const char *display,
+			       const char *modname, struct oam_err *err)
+{
+	return load_chunk(h, buf, len, display, modname, err);
+}
+
+int oam_lua_load_module(struct oam_lua *h, const char *path, const char *display, const char *modname,
+			struct oam_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1;
+	if (!f) {
+		fill_err(err, "OAM901", display, 0, "cannot open module: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 16384);
+			if (!nb)
+				goto out;
+			buf = nb;
+		}
+		size_t r = fread(buf + len, 1, cap - len, f);
+		len += r;
+		if (!r)
+			break;
+	}
+	if (ferror(f)) {
+		fill_err(err, "OAM901", display, 0, "cannot read module: %s", strerror(errno));
+		goto out;
+	}
+	rc = load_chunk(h, buf, len, display, modname, err);
+out:
+	if (rc < 0 && !err->id[0])
+		fill_err(err, "OAM900", display, 0, "out of memory");
+	free(buf);
+	fclose(f);
+	return rc;
+}

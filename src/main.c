@@ -1,0 +1,96 @@
+/* main.c — the command table. Each command lives in its own cmd_*.c. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "oamlua/cli.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "render", cmd_render, "render OAM documents to Kubernetes manifests (offline)" },
+	{ "validate", cmd_validate, "check OAM documents and report every problem" },
+	{ "traits", cmd_traits, "list trait modules" },
+	{ "workloads", cmd_workloads, "list workload type modules" },
+	{ "explain", cmd_explain, "describe a trait or workload type and its properties" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "show help for a command" },
+	{ NULL, NULL, NULL }
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: oamlua COMMAND [flags]\n\n"
+	      "oamlua turns Open Application Model (core.oam.dev/v1alpha1) components and\n"
+	      "application configurations into Kubernetes manifests. Workload types and\n"
+	      "traits are sandboxed Lua modules.\n\nCommands:\n", f);
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->help);
+	fputs("\nRun 'oamlua COMMAND --help' for a command's flags.\n\n"
+	      "Exit status:\n"
+	      "  0  success\n"
+	      "  1  invalid input (schema, references, conflicts)\n"
+	      "  2  usage error (bad flags or arguments)\n"
+	      "  3  module error (a Lua module failed to load or render, or hit a limit)\n"
+	      "  4  cluster error\n"
+	      "  5  system error (I/O, out of memory)\n", f);
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
+		oam_die_usage("version", "unexpected argument '%s'", argv[1]);
+	if (argc > 1) {
+		puts("usage: oamlua version\n\nPrints the oamlua version, the module API version and the Lua version.");
+		return oam_finish_stdout();
+	}
+	printf("oamlua %s (module API oamlua/v1, %s)\n", OAM_VERSION, "Lua 5.4");
+	return oam_finish_stdout();
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return oam_finish_stdout();
+	}
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(c->name, argv[1]) && c->fn != cmd_help) {
+			char *args[] = { argv[1], "--help", NULL };
+			return c->fn(2, args);
+		}
+	oam_die_usage(NULL, "unknown command '%s'", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "C");
+	if (argc < 2) {
+		usage(stderr);
+		return OAM_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return oam_finish_stdout();
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv + 1);
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(c->name, argv[1]))
+			return c->fn(argc - 1, argv + 1);
+	const char *names[16];
+	size_t n = 0;
+	for (const struct command *c = commands; c->name; c++)
+		names[n++] = c->name;
+	const char *close = oam_closest(argv[1], names, n);
+	if (close)
+		oam_die_usage(NULL, "unknown command '%s' (did you mean '%s'?)", argv[1], close);
+	oam_die_usage(NULL, "unknown command '%s'", argv[1]);
+}

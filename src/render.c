@@ -1,0 +1,405 @@
+/* render.c — the workload module, then each trait in order, per instance. */
+#include <stdio.h>
+#include <string.h>
+#include <lauxlib.h>
+
+#include "oamlua/check.h"
+#include "oamlua/lconv.h"
+
+static const char *const cluster_scoped_kinds[] = {
+	"Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+	"CustomResourceDefinition", "PriorityClass", "IngressClass", "MutatingWebhookConfiguration",
+	"ValidatingWebhookConfiguration", "APIService", "CSIDriver", "CSINode", "RuntimeClass", "VolumeAttachment",
+	NULL
+};
+
+static void setstr(lua_State *L, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	lua_pushstring(L, v);
+	lua_setfield(L, -2, k);
+}
+
+/* The value an env entry or config file gets: fromParam beats value when the
+ * parameter has a value (the checker rejected entries with neither). */
+static const struct oam_node *source_value(const struct oam_instance *in, const struct oam_node *entry)
+{
+	const char *fp = oam_str(oam_map_get(entry, "fromParam"));
+	if (fp && in->pvals)
+		for (size_t k = 0; k < in->comp->nparams; k++)
+			if (!strcmp(in->comp->params[k].name, fp) && in->pvals[k] && in->pvals[k]->type != OAM_NULL)
+				return in->pvals[k];
+	return oam_map_get(entry, "value");
+}
+
+static void push_sourced_list(struct oam_run *run, const struct oam_instance *in, const struct oam_node *seq,
+			      const char *keyfield)
+{
+	lua_State *L = run->lua->L;
+	if (!seq->u.seq.n) {
+		oam_lua_new_array(L, 0);
+		return;
+	}
+	lua_createtable(L, (int)seq->u.seq.n, 0);
+	for (size_t i = 0; i < seq->u.seq.n; i++) {
+		const struct oam_node *e = seq->u.seq.items[i];
+		const struct oam_node *v = source_value(in, e);
+		lua_createtable(L, 0, 2);
+		setstr(L, keyfield, oam_str(oam_map_get(e, keyfield)));
+		const char *text = v ? oam_node_text(run->model->arena, v) : "";
+		lua_pushstring(L, text ? text : "");
+		lua_setfield(L, -2, "value");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+void oam_render_push_spec(struct oam_run *run, struct oam_instance *in)
+{
+	lua_State *L = run->lua->L;
+	const struct oam_node *spec = in->comp->spec;
+	luaL_checkstack(L, 10, NULL);
+	lua_createtable(L, 0, (int)spec->u.map.n);
+	for (size_t i = 0; i < spec->u.map.n; i++) {
+		const struct oam_pair *p = &spec->u.map.items[i];
+		const char *k = p->key->u.str.s;
+		if (!strcmp(k, "parameters") || !strcmp(k, "workloadSettings") || p->val->type == OAM_NULL)
+			continue;
+		if (strcmp(k, "containers") || p->val->type != OAM_SEQ) {
+			oam_lua_push_node(L, p->val);
+			lua_setfield(L, -2, k);
+			continue;
+		}
+		const struct oam_node *cs = p->val;
+		lua_createtable(L, (int)cs->u.seq.n, 0);
+		for (size_t j = 0; j < cs->u.seq.n; j++) {
+			const struct oam_node *c = cs->u.seq.items[j];
+			lua_createtable(L, 0, (int)c->u.map.n);
+			for (size_t f = 0; f < c->u.map.n; f++) {
+				const struct oam_pair *cp = &c->u.map.items[f];
+				const char *ck = cp->key->u.str.s;
+				if (cp->val->type == OAM_NULL)
+					continue;
+				if (!strcmp(ck, "env") && cp->val->type == OAM_SEQ)
+					push_sourced_list(run, in, cp->val, "name");
+				else if (!strcmp(ck, "config") && cp->val->type == OAM_SEQ)
+					push_sourced_list(run, in, cp->val, "path");
+				else
+					oam_lua_push_node(L, cp->val);
+				lua_setfield(L, -2, ck);
+			}
+			lua_rawseti(L, -2, (lua_Integer)j + 1);
+		}
+		lua_setfield(L, -2, "containers");
+	}
+}
+
+static void push_settings(struct oam_run *run, struct oam_instance *in)
+{
+	lua_State *L = run->lua->L;
+	const struct oam_node *s = in->comp->settings;
+	struct oam_node *map = oam_node_new(run->model->arena, OAM_MAP, NULL);
+	if (map && s && s->u.seq.n) {
+		map->u.map.items = oam_arena_alloc(run->model->arena, s->u.seq.n * sizeof *map->u.map.items);
+		for (size_t i = 0; map->u.map.items && i < s->u.seq.n; i++) {
+			const struct oam_node *e = s->u.seq.items[i];
+			const struct oam_node *v = source_value(in, e);
+			if (!oam_map_key(e, "name") || !v)
+				continue;
+			map->u.map.items[map->u.map.n].key = oam_map_get(e, "name");
+			map->u.map.items[map->u.map.n].val = (struct oam_node *)v;
+			map->u.map.n++;
+		}
+	}
+	if (in->comp->workload->schema.open || !in->comp->workload->schema.nprops) {
+		if (map)
+			oam_lua_push_node(L, map);
+		else
+			lua_newtable(L);
+	} else {
+		oam_schema_push(L, &in->comp->workload->schema, map);
+	}
+}
+
+static void push_labels(lua_State *L, const struct oam_instance *in, const char *typekey, const char *typeval)
+{
+	lua_createtable(L, 0, 5);
+	setstr(L, "app.oam.dev/name", in->app->name);
+	setstr(L, "app.oam.dev/component", in->name);
+	setstr(L, typekey, typeval);
+	setstr(L, "app.kubernetes.io/managed-by", "oamlua");
+}
+
+void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in)
+{
+	lua_State *L = run->lua->L;
+	const struct oam_component *c = in->comp;
+	luaL_checkstack(L, 12, NULL);
+	lua_createtable(L, 0, 20);
+	setstr(L, "appName", in->app->name);
+	setstr(L, "name", in->name);
+	setstr(L, "componentName", c->name);
+	setstr(L, "namespace", run->namespace);
+	setstr(L, "workloadType", c->workload->name);
+	setstr(L, "workloadTypeFull", c->workload->type ? c->workload->type : c->workload->name);
+	setstr(L, "target", "kubernetes");
+	setstr(L, "oamluaVersion", OAM_VERSION);
+	push_labels(L, in, "workload.oam.dev/type", c->workload->name);
+	for (size_t i = 0; i < in->nscopes; i++) {
+		char key[96];
+		snprintf(key, sizeof key, "scope.oam.dev/%s", oam_str(in->scopes[i]));
+		setstr(L, key, "true");
+	}
+	lua_setfield(L, -2, "labels");
+	lua_createtable(L, 0, 2);
+	setstr(L, "app.oam.dev/name", in->app->name);
+	setstr(L, "app.oam.dev/component", in->name);
+	lua_setfield(L, -2, "selector");
+	lua_createtable(L, 0, (int)c->nparams);
+	for (size_t k = 0; k < c->nparams; k++)
+		if (in->pvals && in->pvals[k]) {
+			oam_lua_push_node(L, in->pvals[k]);
+			lua_setfield(L, -2, c->params[k].name);
+		}
+	lua_setfield(L, -2, "params");
+	if (c->annotations)
+		oam_lua_push_node(L, c->annotations);
+	else
+		lua_newtable(L);
+	lua_setfield(L, -2, "annotations");
+	push_settings(run, in);
+	lua_setfield(L, -2, "settings");
+	/* Every container port, for traits that route traffic (ingress). */
+	lua_newtable(L);
+	lua_Integer np = 0;
+	for (size_t i = 0; c->containers && i < c->containers->u.seq.n; i++) {
+		const struct oam_node *ct = c->containers->u.seq.items[i];
+		const struct oam_node *ports = oam_map_get(ct, "ports");
+		for (size_t j = 0; ports && ports->type == OAM_SEQ && j < ports->u.seq.n; j++) {
+			const struct oam_node *p = ports->u.seq.items[j];
+			lua_createtable(L, 0, 4);
+			setstr(L, "name", oam_str(oam_map_get(p, "name")));
+			const struct oam_node *cp = oam_map_get(p, "containerPort");
+			if (cp && cp->type == OAM_INT) {
+				lua_pushinteger(L, (lua_Integer)cp->u.i);
+				lua_setfield(L, -2, "containerPort");
+			}
+			const char *proto = oam_str(oam_map_get(p, "protocol"));
+			setstr(L, "protocol", proto ? proto : "TCP");
+			setstr(L, "container", oam_str(oam_map_get(ct, "name")));
+			lua_rawseti(L, -2, ++np);
+		}
+	}
+	lua_setfield(L, -2, "ports");
+	oam_render_push_spec(run, in);
+	lua_setfield(L, -2, "spec");
+}
+
+/* Calls host.split_result(result, is_workload), which normalises what a
+ * module's render() returned. On success leaves: outputs list, patch,
+ * primary (3 values) in place of the result. */
+static int split(struct oam_run *run, int is_workload, const struct oam_module *m, const char *what,
+		 struct oam_diags *d)
+{
+	lua_State *L = run->lua->L;
+	struct oam_err err;
+	oam_lua_push_hostfn(run->lua, "split_result");
+	lua_insert(L, -2);
+	lua_pushboolean(L, is_workload);
+	if (oam_lua_pcall_host(run->lua, 2, 4, &err) < 0) {
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: %s", m->name, what, err.msg);
+		return -1;
+	}
+	if (!lua_isnil(L, -4)) {
+		struct oam_err *e = oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: %s", m->name, what,
+						lua_tostring(L, -4));
+		oam_diag_hint(e, "render() returns { output = obj, outputs = { ... } } (see docs/writing-traits.md)");
+		lua_pop(L, 4);
+		return -1;
+	}
+	lua_remove(L, -4);
+	return 0;
+}
+
+/* Stamps labels and namespace on the list at the top (popping it), adding
+ * the objects to the output list at out_idx. */
+static int finish(struct oam_run *run, int out_idx, int cluster_idx, const struct oam_module *m, const char *what,
+		  struct oam_diags *d)
+{
+	lua_State *L = run->lua->L;
+	struct oam_err err;
+	/* stack: list labels */
+	oam_lua_push_hostfn(run->lua, "finish_objects");
+	lua_insert(L, -3);
+	if (run->namespace)
+		lua_pushstring(L, run->namespace);
+	else
+		lua_pushnil(L);
+	lua_pushvalue(L, cluster_idx);
+	lua_pushvalue(L, out_idx);
+	if (oam_lua_pcall_host(run->lua, 5, 1, &err) < 0) {
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: %s", m->name, what, err.msg);
+		return -1;
+	}
+	if (!lua_isnil(L, -1)) {
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: %s", m->name, what, lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
+static void report(struct oam_diags *d, const struct oam_err *err, const struct oam_module *m)
+{
+	struct oam_err *e = oam_diag_at(d, OAM_SEV_ERROR, err->id, err->file[0] ? err->file : m->path, err->line, 0, "%s",
+					err->msg);
+	if (!strcmp(err->id, "OAM602"))
+		oam_diag_hint(e, "an endless loop? raise the limit with --lua-budget if the module really needs more");
+	else if (!strcmp(err->id, "OAM603"))
+		oam_diag_hint(e, "raise the limit with --lua-mem if the module really needs more");
+}
+
+static int render_instance(struct oam_run *run, struct oam_instance *in, int out_idx, int cluster_idx,
+			   struct oam_diags *d)
+{
+	lua_State *L = run->lua->L;
+	const struct oam_module *w = in->comp->workload;
+	struct oam_err err;
+	char what[400];
+	int top = lua_gettop(L);
+	memset(&err, 0, sizeof err);
+	snprintf(what, sizeof what, "rendering instance '%s' of application '%s'", in->name, in->app->name);
+
+	oam_render_push_ctx(run, in);
+	int ctx_idx = lua_gettop(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, w->ref);
+	lua_getfield(L, -1, "render");
+	lua_remove(L, -2);
+	lua_pushvalue(L, ctx_idx);
+	lua_getfield(L, ctx_idx, "spec");
+	if (oam_lua_call(run->lua, w->name, what, 2, 1, &err) < 0) {
+		report(d, &err, w);
+		goto fail;
+	}
+	if (split(run, 1, w, what, d) < 0)
+		goto fail;
+	/* stack: ctx outputs patch primary */
+	if (lua_isnil(L, -1)) {
+		struct oam_err *e = oam_diag_at(d, OAM_SEV_ERROR, "OAM604", w->path, 0, 0,
+						"workload module '%s' returned no workload object while %s", w->name, what);
+		oam_diag_hint(e, "render() must return { output = <the workload object>, outputs = { ... } }");
+		goto fail;
+	}
+	int primary_idx = lua_gettop(L), outs_idx = primary_idx - 2;
+	/* The workload's objects: primary first, then its outputs. */
+	lua_createtable(L, (int)lua_rawlen(L, outs_idx) + 1, 0);
+	int wl_idx = lua_gettop(L);
+	lua_pushvalue(L, primary_idx);
+	lua_rawseti(L, wl_idx, 1);
+	for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, outs_idx); i <= n; i++) {
+		lua_rawgeti(L, outs_idx, i);
+		lua_rawseti(L, wl_idx, i + 1);
+	}
+	lua_pushvalue(L, wl_idx);
+	lua_getfield(L, ctx_idx, "labels");
+	if (finish(run, out_idx, cluster_idx, w, what, d) < 0)
+		goto fail;
+
+	/* Traits, in the order listed. */
+	for (size_t t = 0; t < in->ntraits; t++) {
+		struct oam_trait_use *tu = &in->traits[t];
+		const struct oam_module *m = tu->mod;
+		char twhat[480];
+		snprintf(twhat, sizeof twhat, "rendering trait '%s' of instance '%s'", tu->name, in->name);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
+		lua_getfield(L, -1, "render");
+		lua_remove(L, -2);
+		/* ctx for the trait: a shallow copy with the views added. */
+		lua_createtable(L, 0, 24);
+		lua_pushnil(L);
+		while (lua_next(L, ctx_idx)) {
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_rawset(L, -4);
+		}
+		oam_lua_push_hostfn(run->lua, "view");
+		lua_pushvalue(L, primary_idx);
+		lua_call(L, 1, 1);
+		lua_setfield(L, -2, "output");
+		oam_lua_push_hostfn(run->lua, "view");
+		lua_pushvalue(L, wl_idx);
+		lua_call(L, 1, 1);
+		lua_setfield(L, -2, "outputs");
+		oam_lua_push_hostfn(run->lua, "view");
+		lua_getfield(L, ctx_idx, "spec");
+		lua_call(L, 1, 1);
+		lua_setfield(L, -2, "spec");
+		lua_pushstring(L, tu->name);
+		lua_setfield(L, -2, "traitName");
+		push_labels(L, in, "trait.oam.dev/type", tu->name);
+		lua_setfield(L, -2, "labels");
+		oam_schema_push(L, &m->schema, tu->props);
+		if (oam_lua_call(run->lua, m->name, twhat, 2, 1, &err) < 0) {
+			report(d, &err, m);
+			goto fail;
+		}
+		if (split(run, 0, m, twhat, d) < 0)
+			goto fail;
+		/* stack: ... outputs patch primary(nil) */
+		lua_pop(L, 1);
+		if (!lua_isnil(L, -1)) {
+			oam_lua_push_hostfn(run->lua, "merge");
+			lua_pushvalue(L, primary_idx);
+			lua_pushvalue(L, -3);
+			if (oam_lua_pcall_host(run->lua, 2, 0, &err) < 0) {
+				oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "trait '%s': invalid patch: %s", tu->name,
+					    err.msg);
+				goto fail;
+			}
+		}
+		lua_pop(L, 1);
+		/* Trait outputs join the list later traits see, and the output. */
+		for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, -1); i <= n; i++) {
+			lua_rawgeti(L, -1, i);
+			lua_rawseti(L, wl_idx, (lua_Integer)lua_rawlen(L, wl_idx) + 1);
+		}
+		push_labels(L, in, "trait.oam.dev/type", tu->name);
+		if (finish(run, out_idx, cluster_idx, m, twhat, d) < 0)
+			goto fail;
+	}
+	lua_settop(L, top);
+	return 0;
+fail:
+	lua_settop(L, top);
+	return -1;
+}
+
+int oam_render(struct oam_run *run, struct oam_diags *d)
+{
+	lua_State *L = run->lua->L;
+	int rc = 0;
+	lua_newtable(L);                          /* the output list */
+	int out_idx = lua_gettop(L);
+	lua_newtable(L);                          /* cluster-scoped kinds */
+	for (const char *const *k = cluster_scoped_kinds; *k; k++) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, *k);
+	}
+	int cluster_idx = lua_gettop(L);
+	for (size_t i = 0; i < run->model->napps; i++) {
+		struct oam_app *a = run->model->apps[i];
+		for (size_t j = 0; j < a->ninst; j++) {
+			if (!a->inst[j].ok)
+				continue;
+			if (render_instance(run, &a->inst[j], out_idx, cluster_idx, d) < 0)
+				rc = -1;
+		}
+	}
+	lua_pop(L, 1);
+	if (rc < 0) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	return 0;
+}

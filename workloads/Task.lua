@@ -1,0 +1,28 @@
+-- Task: a replicable run-to-completion job. Renders a batch/v1 Job; replicas
+-- run in parallel (the manual-scaler trait sets the parallelism). Pods that
+-- exit successfully are not restarted.
+return {
+	apiVersion = "oamlua/v1",
+	kind = "Workload",
+	name = "Task",
+	type = "core.oam.dev/v1alpha1.Task",
+	version = "1.0.0",
+	description = "Replicable run-to-completion job (Job)",
+	containers = "required",
+
+	render = function(ctx, spec)
+		return {
+			output = {
+				apiVersion = "batch/v1",
+				kind = "Job",
+				metadata = { name = ctx.name },
+				spec = {
+					parallelism = 1,
+					backoffLimit = 4,
+					template = oam.pod_template(ctx, spec, { restartPolicy = "Never" }),
+				},
+			},
+			outputs = oam.config_maps(ctx, spec),
+		}
+	end,
+}

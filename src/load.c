@@ -466,7 +466,7 @@ static void pop_frame(struct builder *b)
 	attach(b, n);
 }
 
-static struct oam_node *scalar(struct builder *b, const yaml_event_t *ev)
+static struct oam_node *scalar(struct builder *b, const yaml_event_t *ev, int is_key)
 {
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t len = ev->data.scalar.length;
@@ -475,8 +475,9 @@ static struct oam_node *scalar(struct builder *b, const yaml_event_t *ev)
 	if (!n)
 		return NULL;
 	set_pos(b, n, &ev->start_mark);
-	int resolve = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-	if (tag) {
+	/* Keys keep their text: `y:` and `on:` are the keys "y" and "on". */
+	int resolve = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !is_key;
+	if (tag && !is_key) {
 		if (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!"))
 			resolve = 0;
 		else if (!strncmp(tag, "tag:yaml.org,2002:", 18))
@@ -522,7 +523,9 @@ static void parser_error(struct builder *b, yaml_parser_t *p)
 		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, (unsigned)m->line + 1,
 				(unsigned)m->column + 1, "invalid YAML: %s",
 				p->problem ? p->problem : "unknown parser error");
-	if (p->problem && strstr(p->problem, "tab"))
+	size_t ll;
+	const char *lt = oam_srcmap_line(b->ds->src, b->file, (unsigned)m->line + 1, &ll);
+	if ((p->problem && strstr(p->problem, "tab")) || (lt && ll > (size_t)m->column && lt[m->column] == '\t'))
 		oam_diag_hint(e, "YAML does not allow tabs for indentation; use spaces");
 	else if (p->problem && strstr(p->problem, "mapping values are not allowed"))
 		oam_diag_hint(e, "check the indentation, or quote a value that contains ': '");
@@ -555,6 +558,8 @@ static int parse_text(struct oam_docset *ds, const char *file, const char *text,
 			clear_anchors(&b);
 			break;
 		case YAML_DOCUMENT_END_EVENT:
+			if (b.root && b.root->type == OAM_NULL)
+				b.root = NULL;   /* an empty document */
 			if (add_doc(ds, b.root, file, docidx++) < 0)
 				oom(&b);
 			break;
@@ -576,7 +581,8 @@ static int parse_text(struct oam_docset *ds, const char *file, const char *text,
 			pop_frame(&b);
 			break;
 		case YAML_SCALAR_EVENT: {
-			struct oam_node *n = scalar(&b, &ev);
+			int is_key = b.depth && b.stack[b.depth - 1].node->type == OAM_MAP && !b.stack[b.depth - 1].key;
+			struct oam_node *n = scalar(&b, &ev, is_key);
 			if (!n) {
 				oom(&b);
 				break;

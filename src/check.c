@@ -646,7 +646,7 @@ static void check_params(struct oam_run *run, struct oam_instance *in, struct va
 			struct oam_err *e = oam_diag(d, OAM_SEV_ERROR, "OAM401", in->at,
 						     "%s: missing required parameter '%s' of component '%s'", owner,
 						     c->params[k].name, c->name);
-			oam_diag_hint(e, "add it under parameterValues: - name: %s\n        value: ...", c->params[k].name);
+			oam_diag_hint(e, "add { name: %s, value: ... } under parameterValues", c->params[k].name);
 		}
 	}
 	/* env and config files that read a parameter with no value at all. */

@@ -293,10 +293,9 @@ int oam_lua_call(struct oam_lua *h, const char *module, const char *what, int na
 	lua_remove(L, base);
 	if (st == LUA_OK && !h->insn_hit && !h->mem_hit)
 		return 0;
-	if (st == LUA_OK)
-		lua_pop(L, nres);
-	else
-		lua_pop(L, 1);
+	char msg[600];
+	oam_strlcpy(msg, st != LUA_OK && lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error", sizeof msg);
+	lua_pop(L, st == LUA_OK ? nres : 1);
 	if (h->insn_hit)
 		fill_err(err, "OAM602", h->err_file, h->err_line,
 			 "module '%s' exceeded its instruction budget (%lld instructions) %s", module,
@@ -306,8 +305,7 @@ int oam_lua_call(struct oam_lua *h, const char *module, const char *what, int na
 			 "module '%s' exceeded its memory limit (%zu MiB) %s", module,
 			 h->mem_call_limit >> 20, what);
 	else
-		fill_err(err, "OAM601", h->err_file, h->err_line, "module '%s' failed %s: %s", module, what,
-			 lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+		fill_err(err, "OAM601", h->err_file, h->err_line, "module '%s' failed %s: %s", module, what, msg);
 	lua_gc(L, LUA_GCCOLLECT);
 	return -1;
 }

@@ -517,7 +517,7 @@ static void parser_error(struct builder *b, yaml_parser_t *p)
 	struct oam_err *e;
 	if (p->context)
 		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, (unsigned)m->line + 1,
-				(unsigned)m->column + 1, "invalid YAML: %s %s (line %zu)", p->problem,
+				(unsigned)m->column + 1, "invalid YAML: %s (%s that starts at line %zu)", p->problem,
 				p->context, (size_t)p->context_mark.line + 1);
 	else
 		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, (unsigned)m->line + 1,

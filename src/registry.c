@@ -303,6 +303,14 @@ static int add_module(struct oam_registry *r, struct oam_module *m)
 static int load_one(struct oam_registry *r, const char *path, const char *origin, int builtin, int kind_from_dir,
 		    struct oam_diags *d)
 {
+	/* Built-ins are named relative to their directory, so that messages and
+	 * listings do not depend on where oamlua is installed. */
+	char display[4200];
+	size_t bl = strlen(r->builtin_dir);
+	if (builtin && !strncmp(path, r->builtin_dir, bl) && path[bl] == '/')
+		snprintf(display, sizeof display, "builtin:%s", path + bl + 1);
+	else
+		snprintf(display, sizeof display, "%s", path);
 	lua_State *L = r->lua->L;
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
@@ -311,7 +319,7 @@ static int load_one(struct oam_registry *r, const char *path, const char *origin
 	struct oam_err e;
 	memset(&e, 0, sizeof e);
 	int top = lua_gettop(L);
-	if (oam_lua_load_module(r->lua, path, path, basename, &e) < 0) {
+	if (oam_lua_load_module(r->lua, path, display, basename, &e) < 0) {
 		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, e.id, e.file, e.line, 0, "%s", e.msg);
 		if (e.hint[0])
 			oam_diag_hint(x, "%s", e.hint);
@@ -324,11 +332,11 @@ static int load_one(struct oam_registry *r, const char *path, const char *origin
 		lua_settop(L, top);
 		return -1;
 	}
-	m->path = oam_arena_strndup(r->arena, path, strlen(path));
+	m->path = oam_arena_strndup(r->arena, display, strlen(display));
 	m->origin = origin;
 	m->builtin = builtin;
 	if (read_module(r, m, basename, kind_from_dir, err, sizeof err) < 0) {
-		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, "OAM503", path, 0, 0, "module '%s': %s", basename, err);
+		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, "OAM503", display, 0, 0, "module '%s': %s", basename, err);
 		oam_diag_hint(x, "see docs/writing-traits.md for the module contract");
 		lua_settop(L, top);
 		return -1;

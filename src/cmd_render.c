@@ -5,7 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "oamlua/cli.h"
+
+/* OAMLUA_TIMING=1 prints how long each stage took, to stderr. */
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static const char render_usage[] =
 	"usage: oamlua render -f FILE... [-o yaml|json|name] [-n NAMESPACE] [flags]\n"
@@ -97,20 +107,25 @@ int cmd_render(int argc, char **argv)
 	enum oam_format fmt = OAM_FMT_YAML;
 	char err[1024];
 	int rc;
+	int timing = getenv("OAMLUA_TIMING") != NULL;
+	double t0 = now(), t1, t2, t3, t4;
 	parse("render", render_usage, argc, argv, &o);
 	if (o.output && oam_parse_format(o.output, &fmt) < 0)
 		oam_die_usage("render", "unknown output format '%s' (yaml, json or name)", o.output);
 	if ((rc = oam_session_start(&s, &o)))
 		goto out;
+	t1 = now();
 	if ((rc = oam_session_check(&s))) {
 		oam_session_report(&s);
 		goto out;
 	}
+	t2 = now();
 	if (oam_render(&s.run, &s.diags) < 0) {
 		oam_session_report(&s);
 		rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_MODULE;
 		goto out;
 	}
+	double tr = now();
 	if (oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err) < 0) {
 		oam_diag_at(&s.diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
 		oam_session_report(&s);
@@ -118,11 +133,17 @@ int cmd_render(int argc, char **argv)
 		goto out;
 	}
 	lua_pop(s.lua.L, 1);
+	t3 = now();
 	oam_session_report(&s);   /* warnings, if any */
 	if (oam_buf_write(&out, stdout) < 0)
 		rc = oam_finish_stdout() ? OAM_EXIT_SYSTEM : 0;
 	else
 		rc = oam_finish_stdout();
+	t4 = now();
+	if (timing)
+		fprintf(stderr, "oamlua: timing: modules %.3fs, load+check %.3fs, render %.3fs, emit %.3fs, write %.3fs, "
+			"Lua heap peak %zu MiB\n", t1 - t0, t2 - t1, tr - t2, t3 - tr, t4 - t3,
+			s.lua.mem_peak >> 20);
 out:
 	oam_buf_release(&out);
 	oam_session_end(&s);

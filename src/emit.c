@@ -1,10 +1,10 @@
 /* emit.c — Lua objects → YAML (libyaml events) / JSON (jansson) / names. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include <lauxlib.h>
-#include <yaml.h>
 
 #include "oamlua/emit.h"
 #include "oamlua/err.h"
@@ -84,14 +84,20 @@ static int cmp_key(const void *a, const void *b)
 	return strcmp(x->s, y->s);
 }
 
+struct step {
+	const char *key;        /* map key, or NULL for a list index */
+	long idx;
+};
+
 struct walk {
 	lua_State *L;
 	char *err;
 	size_t errsize;
-	char path[512];
+	char path[512];         /* formatted only when an error is reported */
+	struct step steps[128];
+	int nsteps;
 	int depth;
-	/* YAML */
-	yaml_emitter_t *em;
+	struct oam_buf *out;    /* YAML output */
 	/* scratch for sorted keys, reused across maps */
 	struct key *keys;
 	size_t capkeys;
@@ -99,19 +105,25 @@ struct walk {
 
 static int failf(struct walk *w, const char *what)
 {
+	size_t l = 0;
+	w->path[0] = '\0';
+	for (int i = 0; i < w->nsteps && i < 128 && l < sizeof w->path; i++)
+		l += (size_t)(w->steps[i].key ? snprintf(w->path + l, sizeof w->path - l, "%s%s", l ? "." : "",
+							  w->steps[i].key)
+					      : snprintf(w->path + l, sizeof w->path - l, "[%ld]", w->steps[i].idx));
 	if (!w->err[0])
 		snprintf(w->err, w->errsize, "%s at '%s'", what, w->path[0] ? w->path : "(top)");
 	return -1;
 }
 
+/* Remembers where the walk is, for messages; cheap on the hot path. */
 static size_t path_mark(struct walk *w, const char *key, long idx)
 {
-	size_t l = strlen(w->path);
-	if (key)
-		snprintf(w->path + l, sizeof w->path - l, "%s%s", l ? "." : "", key);
-	else
-		snprintf(w->path + l, sizeof w->path - l, "[%ld]", idx);
-	return l;
+	if (w->nsteps < 128) {
+		w->steps[w->nsteps].key = key;
+		w->steps[w->nsteps].idx = idx;
+	}
+	return (size_t)w->nsteps++;
 }
 
 /* Collects and sorts the string keys of the table at idx into w->keys.
@@ -147,122 +159,234 @@ static long sorted_keys(struct walk *w, int idx, int top)
 	return (long)n;
 }
 
-/* ---- YAML ---- */
+/* ---- YAML ----
+ *
+ * Written directly rather than through libyaml's emitter, which spends most
+ * of its time analysing each scalar: the structure here is always block
+ * style (kubectl's layout: sequences under a key are not indented), and a
+ * string is written plain only when it is plainly safe, else double-quoted
+ * with JSON-style escapes, or as a literal block when it spans lines. The
+ * tests read every output back with libyaml. */
 
-static int emit_event(struct walk *w, yaml_event_t *ev)
+static int out_add(struct walk *w, const char *p, size_t n)
 {
-	if (!yaml_emitter_emit(w->em, ev))
-		return failf(w, w->em->problem ? w->em->problem : "YAML emitter error");
+	if (oam_buf_add(w->out, p, n) < 0)
+		return failf(w, "out of memory");
 	return 0;
 }
 
-static int y_scalar(struct walk *w, const char *s, size_t len, int is_string)
+static int out_indent(struct walk *w, int n)
 {
-	yaml_event_t ev;
-	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
-	if (is_string) {
-		long long i;
-		double f;
-		int b;
-		if (len == 0 || oam_resolve_plain(s, len, &i, &f, &b) != OAM_STR)
-			style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-		else if (memchr(s, '\n', len))
-			style = YAML_LITERAL_SCALAR_STYLE;
-	}
-	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len, 1, 1, style);
-	return emit_event(w, &ev);
-}
-
-static int y_value(struct walk *w, int idx, int top);
-
-static int y_table(struct walk *w, int idx, int top)
-{
-	lua_State *L = w->L;
-	yaml_event_t ev;
-	size_t len;
-	if (++w->depth > 100)
-		return failf(w, "value nested more than 100 levels deep (does a table contain itself?)");
-	if (oam_lua_is_array(L, idx, &len)) {
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_SEQUENCE_STYLE);
-		if (emit_event(w, &ev) < 0)
+	static const char spaces[] = "                                                                ";
+	while (n > 0) {
+		int k = n < 64 ? n : 64;
+		if (out_add(w, spaces, (size_t)k) < 0)
 			return -1;
-		for (size_t i = 0; i < len; i++) {
-			lua_rawgeti(L, idx, (lua_Integer)i + 1);
-			size_t m = path_mark(w, NULL, (long)i);
-			int rc = y_value(w, lua_gettop(L), 0);
-			w->path[m] = '\0';
-			lua_pop(L, 1);
-			if (rc < 0)
-				return -1;
-		}
-		yaml_sequence_end_event_initialize(&ev);
-		w->depth--;
-		return emit_event(w, &ev);
+		n -= k;
 	}
-	long n = sorted_keys(w, idx, top);
-	if (n < 0)
-		return -1;
-	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_MAPPING_STYLE);
-	if (emit_event(w, &ev) < 0)
-		return -1;
-	/* The scratch array is reused by nested maps: copy this level's keys. */
-	struct key small[16], *keys = n <= 16 ? small : malloc((size_t)n * sizeof *keys);
-	if (!keys)
-		return failf(w, "out of memory");
-	memcpy(keys, w->keys, (size_t)n * sizeof *keys);
-	int rc = 0;
-	for (long i = 0; i < n && rc == 0; i++) {
-		if (y_scalar(w, keys[i].s, keys[i].len, 1) < 0) {
-			rc = -1;
-			break;
-		}
-		lua_pushlstring(L, keys[i].s, keys[i].len);
-		lua_rawget(L, idx);
-		size_t m = path_mark(w, keys[i].s, 0);
-		rc = y_value(w, lua_gettop(L), 0);
-		w->path[m] = '\0';
-		lua_pop(L, 1);
-	}
-	if (keys != small)
-		free(keys);
-	if (rc < 0)
-		return -1;
-	yaml_mapping_end_event_initialize(&ev);
-	w->depth--;
-	return emit_event(w, &ev);
+	return 0;
 }
 
-static int y_value(struct walk *w, int idx, int top)
+/* Valid UTF-8? (Lua strings are bytes; YAML output must be text.) */
+static int utf8_ok(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		if (!n || i + n > len)
+			return 0;
+		for (size_t j = 1; j < n; j++)
+			if ((s[i + j] & 0xC0) != 0x80)
+				return 0;
+		i += n;
+	}
+	return 1;
+}
+
+enum sstyle { S_PLAIN, S_QUOTED, S_LITERAL };
+
+static enum sstyle string_style_scan(const char *s, size_t len, int allow_literal)
+{
+	long long iv;
+	double fv;
+	int bv, high = 0;
+	if (len == 0)
+		return S_QUOTED;
+	if (memchr(s, '\n', len)) {
+		/* A literal block keeps the text as is. Its first line may not
+		 * start with a space or be empty (the block's indentation is read
+		 * from it); trailing spaces and other control characters are kept
+		 * only by a quoted string. */
+		if (!allow_literal || s[0] == ' ' || s[0] == '\n')
+			return S_QUOTED;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if ((c < 0x20 && c != '\n') || c == 0x7f || (c == '\n' && s[i - 1] == ' '))
+				return S_QUOTED;
+			high |= c >= 0x80;
+		}
+		return high && !utf8_ok((const unsigned char *)s, len) ? S_QUOTED : S_LITERAL;
+	}
+	unsigned char c0 = (unsigned char)s[0];
+	if (strchr("?:,[]{}#&*!|>'\"%@`~ \t", c0) || c0 < 0x20)
+		return S_QUOTED;
+	if (c0 == '-' && (len == 1 || s[1] == ' ' || (len >= 3 && s[1] == '-' && s[2] == '-')))
+		return S_QUOTED;
+	if (s[len - 1] == ' ' || s[len - 1] == ':')
+		return S_QUOTED;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return S_QUOTED;
+		if (c >= 0x80)
+			high = 1;
+		else if ((c == ':' && i + 1 < len && s[i + 1] == ' ') || (c == '#' && s[i - 1] == ' '))
+			return S_QUOTED;
+	}
+	if (high && !utf8_ok((const unsigned char *)s, len))
+		return S_QUOTED;
+	if (oam_resolve_plain(s, len, &iv, &fv, &bv) != OAM_STR)
+		return S_QUOTED;
+	return S_PLAIN;
+}
+
+/* Lua interns short strings, and output repeats the same label keys and
+ * values thousands of times: remember the style per string address. Only
+ * valid while the strings are alive, i.e. within one oam_emit call. */
+struct style_slot {
+	const char *s;
+	size_t len;
+	int style;
+};
+static struct style_slot style_cache[4096];
+
+static enum sstyle string_style(const char *s, size_t len, int allow_literal)
+{
+	if (len > 40)
+		return string_style_scan(s, len, allow_literal);
+	struct style_slot *slot = &style_cache[((uintptr_t)s >> 4) & 4095];
+	int want = allow_literal ? 1 : 0;
+	if (slot->s == s && slot->len == len && (slot->style >> 2) == want)
+		return (enum sstyle)(slot->style & 3);
+	enum sstyle st = string_style_scan(s, len, allow_literal);
+	slot->s = s;
+	slot->len = len;
+	slot->style = (want << 2) | (int)st;
+	return st;
+}
+
+static int out_quoted(struct walk *w, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (!utf8_ok((const unsigned char *)s, len))
+		return failf(w, "a string is not valid UTF-8");
+	if (out_add(w, "\"", 1) < 0)
+		return -1;
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char buf[5];
+		if (c == '"')
+			esc = "\\\"";
+		else if (c == '\\')
+			esc = "\\\\";
+		else if (c == '\n')
+			esc = "\\n";
+		else if (c == '\t')
+			esc = "\\t";
+		else if (c == '\r')
+			esc = "\\r";
+		else if (c < 0x20 || c == 0x7f) {
+			buf[0] = '\\', buf[1] = 'x', buf[2] = hex[c >> 4], buf[3] = hex[c & 15], buf[4] = '\0';
+			esc = buf;
+		}
+		if (!esc)
+			continue;
+		if (out_add(w, s + start, i - start) < 0 || out_add(w, esc, strlen(esc)) < 0)
+			return -1;
+		start = i + 1;
+	}
+	if (out_add(w, s + start, len - start) < 0 || out_add(w, "\"", 1) < 0)
+		return -1;
+	return 0;
+}
+
+/* A scalar string after "key: " or "- "; `indent` is the indentation of the
+ * lines of a literal block. */
+static int out_string(struct walk *w, const char *s, size_t len, int indent, int allow_literal)
+{
+	switch (string_style(s, len, allow_literal)) {
+	case S_PLAIN:
+		return out_add(w, s, len);
+	case S_QUOTED:
+		return out_quoted(w, s, len);
+	case S_LITERAL: {
+		size_t trailing = 0;
+		while (trailing < len && s[len - 1 - trailing] == '\n')
+			trailing++;
+		if (out_add(w, trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n", trailing > 1 || trailing == 0 ? 3 : 2) < 0)
+			return -1;
+		const char *p = s, *end = s + len - (trailing ? 1 : 0);
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t l = (size_t)((nl ? nl : end) - p);
+			if (l && out_indent(w, indent) < 0)
+				return -1;
+			if (out_add(w, p, l) < 0 || (nl && out_add(w, "\n", 1) < 0))
+				return -1;
+			if (!nl)
+				break;
+			p = nl + 1;
+		}
+		return 0;   /* the caller adds the final newline */
+	}
+	}
+	return -1;
+}
+
+static int y_node(struct walk *w, int idx, int indent, int top, int inline_first);
+
+/* Writes a scalar or an empty collection on the current line (no newline);
+ * returns 1 if the value is a non-empty collection (nothing written). */
+static int y_inline(struct walk *w, int idx, int indent, int *is_coll)
 {
 	lua_State *L = w->L;
 	char buf[64];
-	luaL_checkstack(L, 8, "output nested too deeply");
+	*is_coll = 0;
 	switch (lua_type(L, idx)) {
 	case LUA_TSTRING: {
 		size_t len;
 		const char *s = lua_tolstring(L, idx, &len);
-		return y_scalar(w, s, len, 1);
+		return out_string(w, s, len, indent, 1);
 	}
 	case LUA_TNUMBER:
 		if (lua_isinteger(L, idx))
 			snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, idx));
 		else
 			oam_fmt_double(lua_tonumber(L, idx), buf, sizeof buf);
-		return y_scalar(w, buf, strlen(buf), 0);
+		return out_add(w, buf, strlen(buf));
 	case LUA_TBOOLEAN:
-		return lua_toboolean(L, idx) ? y_scalar(w, "true", 4, 0) : y_scalar(w, "false", 5, 0);
+		return lua_toboolean(L, idx) ? out_add(w, "true", 4) : out_add(w, "false", 5);
 	case LUA_TNIL:
-		return y_scalar(w, "null", 4, 0);
+		return out_add(w, "null", 4);
 	case LUA_TLIGHTUSERDATA:
 		if (!lua_touserdata(L, idx))
-			return y_scalar(w, "null", 4, 0);
+			return out_add(w, "null", 4);
 		return failf(w, "a userdata value cannot be written");
 	case LUA_TTABLE: {
-		lua_pushvalue(L, idx);
-		oam_lua_unview(L, -1);
-		int rc = y_table(w, lua_gettop(L), top);
-		lua_pop(L, 1);
-		return rc;
+		size_t len;
+		if (oam_lua_is_array(L, idx, &len)) {
+			if (!len)
+				return out_add(w, "[]", 2);
+		} else {
+			lua_pushnil(L);
+			if (!lua_next(L, idx))
+				return out_add(w, "{}", 2);
+			lua_pop(L, 2);
+		}
+		*is_coll = 1;
+		return 0;
 	}
 	default:
 		snprintf(buf, sizeof buf, "a %s value cannot be written", luaL_typename(L, idx));
@@ -270,36 +394,115 @@ static int y_value(struct walk *w, int idx, int top)
 	}
 }
 
-static int y_write(void *data, unsigned char *buffer, size_t size)
+static int y_map(struct walk *w, int idx, int indent, int top, int inline_first)
 {
-	return oam_buf_add(data, buffer, size) == 0;
+	lua_State *L = w->L;
+	long n = sorted_keys(w, idx, top);
+	if (n < 0)
+		return -1;
+	struct key small[16], *keys = n <= 16 ? small : malloc((size_t)n * sizeof *keys);
+	if (!keys)
+		return failf(w, "out of memory");
+	memcpy(keys, w->keys, (size_t)n * sizeof *keys);
+	int rc = 0;
+	for (long i = 0; i < n && rc == 0; i++) {
+		if ((i || !inline_first) && out_indent(w, indent) < 0) {
+			rc = -1;
+			break;
+		}
+		if (string_style(keys[i].s, keys[i].len, 0) == S_PLAIN)
+			rc = out_add(w, keys[i].s, keys[i].len);
+		else
+			rc = out_quoted(w, keys[i].s, keys[i].len);
+		if (rc < 0 || out_add(w, ":", 1) < 0) {
+			rc = -1;
+			break;
+		}
+		lua_pushlstring(L, keys[i].s, keys[i].len);
+		lua_rawget(L, idx);
+		oam_lua_unview(L, -1);
+		size_t m = path_mark(w, keys[i].s, 0);
+		int coll;
+		size_t mark = w->out->len;
+		if (out_add(w, " ", 1) < 0 || y_inline(w, lua_gettop(L), indent + 2, &coll) < 0) {
+			rc = -1;
+		} else if (!coll) {
+			rc = out_add(w, "\n", 1);
+		} else {
+			size_t len;
+			w->out->len = mark;   /* drop the space: the value starts on the next line */
+			int arr = oam_lua_is_array(L, -1, &len);
+			rc = out_add(w, "\n", 1);
+			if (rc == 0)
+				rc = y_node(w, lua_gettop(L), arr ? indent : indent + 2, 0, 0);
+		}
+		w->nsteps = (int)m;
+		lua_pop(L, 1);
+	}
+	if (keys != small)
+		free(keys);
+	return rc;
+}
+
+static int y_seq(struct walk *w, int idx, size_t len, int indent, int inline_first)
+{
+	lua_State *L = w->L;
+	for (size_t i = 0; i < len; i++) {
+		if ((i || !inline_first) && out_indent(w, indent) < 0)
+			return -1;
+		if (out_add(w, "- ", 2) < 0)
+			return -1;
+		lua_rawgeti(L, idx, (lua_Integer)i + 1);
+		oam_lua_unview(L, -1);
+		size_t m = path_mark(w, NULL, (long)i);
+		int coll, rc = y_inline(w, lua_gettop(L), indent + 2, &coll);
+		if (rc == 0)
+			rc = coll ? y_node(w, lua_gettop(L), indent + 2, 0, 1) : out_add(w, "\n", 1);
+		w->nsteps = (int)m;
+		lua_pop(L, 1);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A non-empty collection starting at `indent` (or right after "- " when
+ * inline_first). */
+static int y_node(struct walk *w, int idx, int indent, int top, int inline_first)
+{
+	size_t len;
+	int rc;
+	luaL_checkstack(w->L, 8, "output nested too deeply");
+	if (++w->depth > 100)
+		return failf(w, "value nested more than 100 levels deep (does a table contain itself?)");
+	if (oam_lua_is_array(w->L, idx, &len))
+		rc = y_seq(w, idx, len, indent, inline_first);
+	else
+		rc = y_map(w, idx, indent, top, inline_first);
+	w->depth--;
+	return rc;
 }
 
 static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out)
 {
 	lua_State *L = w->L;
-	yaml_emitter_t em;
-	yaml_event_t ev;
-	int rc = -1;
-	if (!yaml_emitter_initialize(&em))
-		return failf(w, "out of memory");
-	w->em = &em;
-	yaml_emitter_set_output(&em, y_write, out);
-	yaml_emitter_set_unicode(&em, 1);
-	yaml_emitter_set_width(&em, 1 << 20);
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	if (emit_event(w, &ev) < 0)
-		goto out;
+	w->out = out;
 	lua_Integer n = single ? 1 : (lua_Integer)lua_rawlen(L, idx);
 	for (lua_Integer i = 1; i <= n; i++) {
 		if (single)
 			lua_pushvalue(L, idx);
 		else
 			lua_rawgeti(L, idx, i);
-		yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0);
-		int erc = emit_event(w, &ev);
-		if (erc == 0)
-			erc = y_value(w, lua_gettop(L), 1);
+		oam_lua_unview(L, -1);
+		int coll, erc = out_add(w, "---\n", 4);
+		if (erc == 0) {
+			size_t mark = out->len;
+			erc = y_inline(w, lua_gettop(L), 0, &coll);
+			if (erc == 0 && coll)
+				erc = y_node(w, lua_gettop(L), 0, 1, 0);
+			else if (erc == 0 && out->len > mark)
+				erc = out_add(w, "\n", 1);
+		}
 		if (erc < 0 && !single) {
 			/* Name the object in the message. */
 			char tmp[768];
@@ -320,18 +523,9 @@ static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out)
 		}
 		lua_pop(L, 1);
 		if (erc < 0)
-			goto out;
-		yaml_document_end_event_initialize(&ev, 1);
-		if (emit_event(w, &ev) < 0)
-			goto out;
+			return -1;
 	}
-	yaml_stream_end_event_initialize(&ev);
-	if (emit_event(w, &ev) < 0 || !yaml_emitter_flush(&em))
-		goto out;
-	rc = 0;
-out:
-	yaml_emitter_delete(&em);
-	return rc;
+	return 0;
 }
 
 /* ---- JSON ---- */
@@ -352,7 +546,7 @@ static json_t *j_table(struct walk *w, int idx, int top)
 			lua_rawgeti(L, idx, (lua_Integer)i + 1);
 			size_t m = path_mark(w, NULL, (long)i);
 			json_t *v = j_value(w, lua_gettop(L), 0);
-			w->path[m] = '\0';
+			w->nsteps = (int)m;
 			lua_pop(L, 1);
 			if (!v) {
 				json_decref(a);
@@ -380,7 +574,7 @@ static json_t *j_table(struct walk *w, int idx, int top)
 		lua_rawget(L, idx);
 		size_t m = path_mark(w, keys[i].s, 0);
 		json_t *v = j_value(w, lua_gettop(L), 0);
-		w->path[m] = '\0';
+		w->nsteps = (int)m;
 		lua_pop(L, 1);
 		if (!v) {
 			free(keys);
@@ -499,6 +693,7 @@ static int names(struct walk *w, int idx, struct oam_buf *out)
 int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, char *errbuf, size_t errsize)
 {
 	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
+	memset(style_cache, 0, sizeof style_cache);
 	int rc;
 	errbuf[0] = '\0';
 	idx = lua_absindex(L, idx);
@@ -515,6 +710,7 @@ int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, ch
 int oam_emit_value_yaml(lua_State *L, int idx, struct oam_buf *out, char *errbuf, size_t errsize)
 {
 	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
+	memset(style_cache, 0, sizeof style_cache);
 	errbuf[0] = '\0';
 	int rc = yaml_docs(&w, lua_absindex(L, idx), 1, out);
 	free(w.keys);

@@ -22,6 +22,108 @@ static struct oam_lua *host_of(lua_State *L)
 	return *(struct oam_lua **)lua_getextraspace(L);
 }
 
+/* Small blocks come from size-class free lists carved out of large slabs:
+ * rendering makes millions of small tables and strings, and Lua always tells
+ * the allocator the size of the block it frees, so no header is needed.
+ * Sanitizer builds use plain malloc so that every block stays checkable. */
+#define POOL_GRAIN 16
+#define POOL_MAX 512
+#define POOL_SLAB (256u << 10)
+
+struct pool_free {
+	struct pool_free *next;
+};
+
+struct pool {
+	struct pool_free *free[POOL_MAX / POOL_GRAIN + 1];
+	char *cur, *end;
+	void **slabs;
+	size_t nslabs, capslabs;
+};
+
+static struct pool *pool_of(struct oam_lua *h)
+{
+	return h->pool;
+}
+
+static void *pool_alloc(struct pool *p, size_t size)
+{
+	size_t cls = (size + POOL_GRAIN - 1) / POOL_GRAIN;
+	struct pool_free *f = p->free[cls];
+	if (f) {
+		p->free[cls] = f->next;
+		return f;
+	}
+	size_t bytes = cls * POOL_GRAIN;
+	if ((size_t)(p->end - p->cur) < bytes) {
+		if (p->nslabs == p->capslabs) {
+			size_t cap = p->capslabs ? p->capslabs * 2 : 64;
+			void **v = realloc(p->slabs, cap * sizeof *v);
+			if (!v)
+				return NULL;
+			p->slabs = v;
+			p->capslabs = cap;
+		}
+		char *slab = malloc(POOL_SLAB);
+		if (!slab)
+			return NULL;
+		p->slabs[p->nslabs++] = slab;
+		p->cur = slab;
+		p->end = slab + POOL_SLAB;
+	}
+	void *r = p->cur;
+	p->cur += bytes;
+	return r;
+}
+
+static void pool_free(struct pool *p, void *ptr, size_t size)
+{
+	size_t cls = (size + POOL_GRAIN - 1) / POOL_GRAIN;
+	struct pool_free *f = ptr;
+	f->next = p->free[cls];
+	p->free[cls] = f;
+}
+
+static void pool_release(struct pool *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nslabs; i++)
+		free(p->slabs[i]);
+	free(p->slabs);
+	free(p);
+}
+
+static void *raw_realloc(struct oam_lua *h, void *ptr, size_t osize, size_t nsize)
+{
+	struct pool *p = pool_of(h);
+	if (!p)
+		return nsize ? realloc(ptr, nsize) : (free(ptr), NULL);
+	int osmall = ptr && osize <= POOL_MAX, nsmall = nsize <= POOL_MAX;
+	if (nsize == 0) {
+		if (osmall)
+			pool_free(p, ptr, osize);
+		else
+			free(ptr);
+		return NULL;
+	}
+	if (!ptr)
+		return nsmall ? pool_alloc(p, nsize) : malloc(nsize);
+	if (osmall && nsmall && (osize + POOL_GRAIN - 1) / POOL_GRAIN == (nsize + POOL_GRAIN - 1) / POOL_GRAIN)
+		return ptr;
+	if (!osmall && !nsmall)
+		return realloc(ptr, nsize);
+	void *n = nsmall ? pool_alloc(p, nsize) : malloc(nsize);
+	if (!n)
+		return NULL;
+	memcpy(n, ptr, osize < nsize ? osize : nsize);
+	if (osmall)
+		pool_free(p, ptr, osize);
+	else
+		free(ptr);
+	return n;
+}
+
 /* The allocator keeps the books. While a module call is running, growth past
  * the per-call cap fails, and stays failed (sticky) for the rest of the call
  * once hit, so a module cannot catch the error and carry on allocating. */
@@ -31,7 +133,7 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (!ptr)
 		osize = 0;      /* osize is a type tag when ptr is NULL */
 	if (nsize == 0) {
-		free(ptr);
+		raw_realloc(h, ptr, osize, 0);
 		h->mem_used -= osize;
 		return NULL;
 	}
@@ -44,7 +146,7 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			return NULL;
 		}
 	}
-	void *p = realloc(ptr, nsize);
+	void *p = raw_realloc(h, ptr, osize, nsize);
 	if (!p)
 		return NULL;
 	h->mem_used = h->mem_used - osize + nsize;
@@ -212,12 +314,17 @@ int oam_lua_init(struct oam_lua *h, struct oam_err *err)
 	memset(h, 0, sizeof *h);
 	h->insn_budget = OAM_LUA_DEFAULT_BUDGET;
 	h->mem_call_limit = OAM_LUA_DEFAULT_MEM;
+#ifndef OAM_ASAN
+	h->pool = calloc(1, sizeof(struct pool));
+#endif
 	const char *fail = getenv("OAMLUA_FAIL_ALLOC");
 	if (fail)
 		h->fail_alloc_at = atoll(fail);
 	h->L = lua_newstate(l_alloc, h);
 	if (!h->L) {
 		fill_err(err, "OAM900", NULL, 0, "cannot create the Lua state: out of memory");
+		pool_release(h->pool);
+		h->pool = NULL;
 		return -1;
 	}
 	*(struct oam_lua **)lua_getextraspace(h->L) = h;
@@ -227,6 +334,8 @@ int oam_lua_init(struct oam_lua *h, struct oam_err *err)
 			 lua_tostring(h->L, -1) ? lua_tostring(h->L, -1) : "out of memory");
 		lua_close(h->L);
 		h->L = NULL;
+		pool_release(h->pool);
+		h->pool = NULL;
 		return -1;
 	}
 	return 0;
@@ -237,6 +346,8 @@ void oam_lua_close(struct oam_lua *h)
 	if (h->L)
 		lua_close(h->L);
 	h->L = NULL;
+	pool_release(h->pool);
+	h->pool = NULL;
 }
 
 void oam_lua_push_host(struct oam_lua *h)

@@ -181,8 +181,12 @@ enum oam_ntype oam_resolve_plain(const char *s, size_t len, long long *i, double
 					     "on", "On", "ON", NULL };
 	static const char *const falses[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE",
 					      "off", "Off", "OFF", NULL };
-	if (len > 5 && !(isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '+' || s[0] == '.'))
-		return OAM_STR;   /* fast path: ordinary words */
+	/* Fast path: text that starts like no null, boolean or number. */
+	unsigned char c0 = len ? (unsigned char)s[0] : 0;
+	if (len && !isdigit(c0) && !strchr("-+.~yYnNtTfFoO", c0))
+		return OAM_STR;
+	if (len > 5 && !(isdigit(c0) || c0 == '-' || c0 == '+' || c0 == '.'))
+		return OAM_STR;
 	if (in_list(s, len, nulls))
 		return OAM_NULL;
 	if (in_list(s, len, trues)) { *b = 1; return OAM_BOOL; }

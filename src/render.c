@@ -379,6 +379,10 @@ int oam_render(struct oam_run *run, struct oam_diags *d)
 {
 	lua_State *L = run->lua->L;
 	int rc = 0;
+	/* Rendering allocates many short-lived tables (contexts, views) next to
+	 * the output, which lives to the end: the generational collector suits
+	 * that shape. */
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	lua_newtable(L);                          /* the output list */
 	int out_idx = lua_gettop(L);
 	lua_newtable(L);                          /* cluster-scoped kinds */

@@ -42,7 +42,9 @@ void *oam_arena_alloc(struct oam_arena *a, size_t size)
 	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	struct block *b = a->head;
 	if (!b || b->size - b->used < size) {
-		size_t bs = size > 60000 ? size : 60000;
+		/* Large blocks are mmap'd by malloc, so freeing a docset gives the
+		 * memory back to the system before the output is written. */
+		size_t bs = size > (1u << 20) ? size : (1u << 20);
 		b = malloc(sizeof *b + bs);
 		if (!b)
 			return NULL;

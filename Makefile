@@ -55,7 +55,7 @@ build/tests/%.t: tests/unit/%.c tests/tap.h build/liboamlua.a | build/.dir
 unit: $(UNIT_TESTS)
 
 check: all $(UNIT_TESTS)
-	LC_ALL=C $(PROVE) $(PROVE_FLAGS) build/tests/ tests/*.t tests/podman/*.t
+	LC_ALL=C $(PROVE) $(PROVE_FLAGS) build/tests/ tests/*.t tests/apiserver/*.t tests/podman/*.t
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, in a separate tree.
 check-asan:

@@ -707,6 +707,15 @@ int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, ch
 	return rc;
 }
 
+json_t *oam_lua_to_json(lua_State *L, int idx, char *errbuf, size_t errsize)
+{
+	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
+	errbuf[0] = '\0';
+	json_t *j = j_value(&w, lua_absindex(L, idx), 1);
+	free(w.keys);
+	return j;
+}
+
 int oam_emit_value_yaml(lua_State *L, int idx, struct oam_buf *out, char *errbuf, size_t errsize)
 {
 	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };

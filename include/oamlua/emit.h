@@ -31,4 +31,10 @@ int oam_emit_value_yaml(lua_State *L, int idx, struct oam_buf *out, char *errbuf
 
 int oam_parse_format(const char *s, enum oam_format *fmt);
 
+/* One Lua value (an object) as a jansson value, keys in the same order as
+ * the YAML output; NULL with a message naming the bad path in errbuf.
+ * The caller owns the result (json_decref). */
+struct json_t;
+struct json_t *oam_lua_to_json(lua_State *L, int idx, char *errbuf, size_t errsize);
+
 #endif

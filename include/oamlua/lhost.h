@@ -12,8 +12,11 @@
 #include <lua.h>
 #include "oamlua/err.h"
 
+struct pool;
+
 struct oam_lua {
 	lua_State *L;
+	struct pool *pool;              /* small-block allocator (NULL: plain malloc) */
 	/* memory accounting (allocator) */
 	size_t mem_used, mem_peak;
 	size_t mem_call_limit;          /* bytes a single module call may grow the heap by */

@@ -62,47 +62,6 @@ host.ARRAY = oam.ARRAY
 host.unview = oam._unview
 host.NULL = oam.null
 
--- Checks and completes one object a module returned. Returns nil or an
--- error message.
-local function finish(obj, labels, namespace, cluster_scoped)
-	if type(obj) ~= "table" then
-		return sfmt("an object must be a table, got a %s", type(obj))
-	end
-	obj = oam._unview(obj)
-	if type(obj.apiVersion) ~= "string" or obj.apiVersion == "" then
-		return "an object has no apiVersion"
-	end
-	if type(obj.kind) ~= "string" or obj.kind == "" then
-		return sfmt("an object of apiVersion '%s' has no kind", obj.apiVersion)
-	end
-	local md = obj.metadata
-	if type(md) ~= "table" or type(md.name) ~= "string" or md.name == "" then
-		return sfmt("%s has no metadata.name", obj.kind)
-	end
-	local l = md.labels
-	if l == nil then
-		l = {}
-		md.labels = l
-	elseif type(l) ~= "table" then
-		return sfmt("%s '%s': metadata.labels must be a map", obj.kind, md.name)
-	end
-	for k, v in pairs(labels) do l[k] = v end
-	if namespace and md.namespace == nil and not cluster_scoped[obj.kind] then
-		md.namespace = namespace
-	end
-	return nil, obj
-end
-
--- Stamps the provenance labels (and the namespace) on a list of objects.
-function host.finish_objects(list, labels, namespace, cluster_scoped, out)
-	for i, obj in ipairs(list) do
-		local err, o = finish(obj, labels, namespace, cluster_scoped)
-		if err then return sfmt("object %d: %s", i, err) end
-		out[#out + 1] = o
-	end
-	return nil
-end
-
 -- Normalises what render() returned: { output = obj, outputs = {...},
 -- patch = {...} }, a list of objects, a single object, or nil.
 function host.split_result(r, is_workload)

@@ -169,11 +169,65 @@ static void record_position(lua_State *L, struct oam_lua *h)
 	}
 }
 
+/* OAMLUA_PROFILE=1: a sampling profile of module code, one sample per hook
+ * (every HOOK_STEP instructions), printed at exit by source line. */
+struct prof_slot {
+	char where[120];
+	long count;
+};
+static struct prof_slot *prof;
+static size_t nprof;
+
+static int prof_cmp(const void *a, const void *b)
+{
+	long x = ((const struct prof_slot *)a)->count, y = ((const struct prof_slot *)b)->count;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void prof_report(void)
+{
+	long total = 0;
+	qsort(prof, nprof, sizeof *prof, prof_cmp);
+	for (size_t i = 0; i < nprof; i++)
+		total += prof[i].count;
+	fprintf(stderr, "oamlua: profile: %ld samples of 20 VM instructions\n", total);
+	for (size_t i = 0; i < nprof && i < 40; i++)
+		fprintf(stderr, "  %6.2f%%  %s\n", 100.0 * (double)prof[i].count / (double)(total ? total : 1), prof[i].where);
+}
+
+static void prof_sample(lua_State *L)
+{
+	lua_Debug ar;
+	char where[120];
+	if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "Sln", &ar))
+		return;
+	snprintf(where, sizeof where, "%s:%d (%s)", ar.short_src, ar.currentline, ar.name ? ar.name : "?");
+	for (size_t i = 0; i < nprof; i++)
+		if (!strcmp(prof[i].where, where)) {
+			prof[i].count++;
+			return;
+		}
+	struct prof_slot *p = realloc(prof, (nprof + 1) * sizeof *p);
+	if (!p)
+		return;
+	if (!prof)
+		atexit(prof_report);
+	prof = p;
+	snprintf(prof[nprof].where, sizeof prof[nprof].where, "%s", where);
+	prof[nprof++].count = 1;
+}
+
+static int profiling = -1;
+
 static void l_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	struct oam_lua *h = host_of(L);
-	h->insn_used += HOOK_STEP;
+	if (profiling < 0)
+		profiling = getenv("OAMLUA_PROFILE") != NULL;
+	if (profiling)
+		prof_sample(L);
+	h->insn_used += profiling ? 20 : HOOK_STEP;
 	if (h->insn_hit || h->insn_used > h->insn_budget) {
 		if (!h->insn_hit)
 			record_position(L, h);
@@ -397,7 +451,9 @@ int oam_lua_call(struct oam_lua *h, const char *module, const char *what, int na
 	h->mem_hit = 0;
 	h->mem_call_base = h->mem_used;
 	h->in_call = 1;
-	lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_STEP);
+	if (profiling < 0)
+		profiling = getenv("OAMLUA_PROFILE") != NULL;
+	lua_sethook(L, l_hook, LUA_MASKCOUNT, profiling ? 20 : HOOK_STEP);
 	int st = lua_pcall(L, nargs, nres, base);
 	lua_sethook(L, NULL, 0, 0);
 	h->in_call = 0;

@@ -251,14 +251,14 @@ static void walk_field(struct walker *w, const struct field *f, const struct oam
 	}
 	if (f->oneof && v->type == OAM_STR) {
 		int ok = 0;
-		char list[200] = "";
-		size_t ll = 0;
-		for (const char *const *o = f->oneof; *o; o++) {
-			ok |= !strcmp(*o, v->u.str.s);
-			ll += (size_t)snprintf(list + ll, ll < sizeof list ? sizeof list - ll : 0, "%s%s",
-					       o == f->oneof ? "" : ", ", *o);
-		}
+		for (const char *const *o = f->oneof; *o && !ok; o++)
+			ok = !strcmp(*o, v->u.str.s);
 		if (!ok) {
+			char list[200] = "";
+			size_t ll = 0;
+			for (const char *const *o = f->oneof; *o; o++)
+				ll += (size_t)snprintf(list + ll, ll < sizeof list ? sizeof list - ll : 0, "%s%s",
+						       o == f->oneof ? "" : ", ", *o);
 			oam_diag(w->d, OAM_SEV_ERROR, "OAM403", v, "%s: %s is \"%s\"; it must be one of %s", w->owner, path,
 				 v->u.str.s, list);
 			w->errors++;
@@ -303,7 +303,8 @@ static void walk_map(struct walker *w, const struct oam_node *n, const struct sh
 				f = x;
 				break;
 			}
-		join_path(sub, sizeof sub, path, p->key->u.str.s, 0);
+		if (!f || p->val->type == OAM_MAP || p->val->type == OAM_SEQ || !(f->types & T(p->val->type)) || f->oneof)
+			join_path(sub, sizeof sub, path, p->key->u.str.s, 0);
 		if (!f) {
 			if (s->open)
 				continue;

@@ -130,7 +130,24 @@ static void push_labels(lua_State *L, const struct oam_instance *in, const char 
 	setstr(L, "app.kubernetes.io/managed-by", "oamlua");
 }
 
+static void build_ctx(struct oam_run *run, struct oam_instance *in);
+
+/* The context is built once per instance (the checks' validate hooks and
+ * the render share it) and kept in the registry until the instance is
+ * rendered. */
 void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in)
+{
+	lua_State *L = run->lua->L;
+	if (in->ctx_ref > 0) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, in->ctx_ref);
+		return;
+	}
+	build_ctx(run, in);
+	lua_pushvalue(L, -1);
+	in->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void build_ctx(struct oam_run *run, struct oam_instance *in)
 {
 	lua_State *L = run->lua->L;
 	const struct oam_component *c = in->comp;
@@ -221,32 +238,97 @@ static int split(struct oam_run *run, int is_workload, const struct oam_module *
 	return 0;
 }
 
-/* Stamps labels and namespace on the list at the top (popping it), adding
- * the objects to the output list at out_idx. */
+/* Checks one object at `idx` and stamps the provenance labels (table at
+ * labels_idx) and the namespace on it. Returns NULL or what is wrong. */
+static const char *finish_one(struct oam_run *run, int idx, int labels_idx, int cluster_idx, char *buf, size_t size)
+{
+	lua_State *L = run->lua->L;
+	if (lua_type(L, idx) != LUA_TTABLE) {
+		snprintf(buf, size, "an object must be a table, got a %s", luaL_typename(L, idx));
+		return buf;
+	}
+	oam_lua_unview(L, idx);
+	if (lua_getfield(L, idx, "apiVersion") != LUA_TSTRING || !lua_rawlen(L, -1)) {
+		lua_pop(L, 1);
+		return "an object has no apiVersion";
+	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, idx, "kind") != LUA_TSTRING || !lua_rawlen(L, -1)) {
+		lua_getfield(L, idx, "apiVersion");
+		snprintf(buf, size, "an object of apiVersion '%s' has no kind", lua_tostring(L, -1));
+		lua_pop(L, 2);
+		return buf;
+	}
+	const char *kind = lua_tostring(L, -1);   /* stays on the stack below */
+	if (lua_getfield(L, idx, "metadata") != LUA_TTABLE) {
+		snprintf(buf, size, "%s has no metadata.name", kind);
+		lua_pop(L, 2);
+		return buf;
+	}
+	int md = lua_gettop(L);
+	if (lua_getfield(L, md, "name") != LUA_TSTRING || !lua_rawlen(L, -1)) {
+		snprintf(buf, size, "%s has no metadata.name", kind);
+		lua_pop(L, 3);
+		return buf;
+	}
+	lua_pop(L, 1);
+	int t = lua_getfield(L, md, "labels");
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 5);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, md, "labels");
+	} else if (t != LUA_TTABLE) {
+		lua_getfield(L, md, "name");
+		snprintf(buf, size, "%s '%s': metadata.labels must be a map", kind, lua_tostring(L, -1));
+		lua_pop(L, 4);
+		return buf;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, labels_idx)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+	lua_pop(L, 1);   /* labels */
+	if (run->namespace && lua_getfield(L, md, "namespace") == LUA_TNIL) {
+		lua_getfield(L, cluster_idx, kind);
+		int cluster = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (!cluster) {
+			lua_pushstring(L, run->namespace);
+			lua_setfield(L, md, "namespace");
+		}
+	}
+	if (run->namespace)
+		lua_pop(L, 1);
+	lua_pop(L, 2);   /* metadata, kind */
+	return NULL;
+}
+
+/* Stamps labels and namespace on every object of the list below the label
+ * table at the top of the stack (popping both), and appends the objects to
+ * the output list at out_idx. */
 static int finish(struct oam_run *run, int out_idx, int cluster_idx, const struct oam_module *m, const char *what,
 		  struct oam_diags *d)
 {
 	lua_State *L = run->lua->L;
-	struct oam_err err;
-	/* stack: list labels */
-	oam_lua_push_hostfn(run->lua, "finish_objects");
-	lua_insert(L, -3);
-	if (run->namespace)
-		lua_pushstring(L, run->namespace);
-	else
-		lua_pushnil(L);
-	lua_pushvalue(L, cluster_idx);
-	lua_pushvalue(L, out_idx);
-	if (oam_lua_pcall_host(run->lua, 5, 1, &err) < 0) {
-		oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: %s", m->name, what, err.msg);
-		return -1;
+	int labels_idx = lua_gettop(L), list_idx = labels_idx - 1;
+	lua_Integer n = (lua_Integer)lua_rawlen(L, list_idx), base = (lua_Integer)lua_rawlen(L, out_idx);
+	char buf[300];
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, list_idx, i);
+		const char *e = finish_one(run, lua_gettop(L), labels_idx, cluster_idx, buf, sizeof buf);
+		if (e) {
+			struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: object %lld: %s",
+							m->name, what, (long long)i, e);
+			oam_diag_hint(x, "objects are tables with apiVersion, kind and metadata.name");
+			lua_settop(L, list_idx - 1);
+			return -1;
+		}
+		lua_rawseti(L, out_idx, base + i);
 	}
-	if (!lua_isnil(L, -1)) {
-		oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "module '%s' %s: %s", m->name, what, lua_tostring(L, -1));
-		lua_pop(L, 1);
-		return -1;
-	}
-	lua_pop(L, 1);
+	lua_settop(L, list_idx - 1);
 	return 0;
 }
 
@@ -273,6 +355,8 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 
 	oam_render_push_ctx(run, in);
 	int ctx_idx = lua_gettop(L);
+	luaL_unref(L, LUA_REGISTRYINDEX, in->ctx_ref);
+	in->ctx_ref = -1;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, w->ref);
 	lua_getfield(L, -1, "render");
 	lua_remove(L, -2);
@@ -306,6 +390,20 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 	if (finish(run, out_idx, cluster_idx, w, what, d) < 0)
 		goto fail;
 
+	/* The read-only views traits get, made once for the instance. */
+	oam_lua_push_hostfn(run->lua, "view");
+	lua_pushvalue(L, primary_idx);
+	lua_call(L, 1, 1);
+	int vout_idx = lua_gettop(L);
+	oam_lua_push_hostfn(run->lua, "view");
+	lua_pushvalue(L, wl_idx);
+	lua_call(L, 1, 1);
+	int vouts_idx = lua_gettop(L);
+	oam_lua_push_hostfn(run->lua, "view");
+	lua_getfield(L, ctx_idx, "spec");
+	lua_call(L, 1, 1);
+	int vspec_idx = lua_gettop(L);
+
 	/* Traits, in the order listed. */
 	for (size_t t = 0; t < in->ntraits; t++) {
 		struct oam_trait_use *tu = &in->traits[t];
@@ -323,17 +421,11 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 			lua_insert(L, -2);
 			lua_rawset(L, -4);
 		}
-		oam_lua_push_hostfn(run->lua, "view");
-		lua_pushvalue(L, primary_idx);
-		lua_call(L, 1, 1);
+		lua_pushvalue(L, vout_idx);
 		lua_setfield(L, -2, "output");
-		oam_lua_push_hostfn(run->lua, "view");
-		lua_pushvalue(L, wl_idx);
-		lua_call(L, 1, 1);
+		lua_pushvalue(L, vouts_idx);
 		lua_setfield(L, -2, "outputs");
-		oam_lua_push_hostfn(run->lua, "view");
-		lua_getfield(L, ctx_idx, "spec");
-		lua_call(L, 1, 1);
+		lua_pushvalue(L, vspec_idx);
 		lua_setfield(L, -2, "spec");
 		lua_pushstring(L, tu->name);
 		lua_setfield(L, -2, "traitName");

@@ -308,6 +308,9 @@ function oam.name(...)
 		if p ~= nil and p ~= "" then parts[#parts + 1] = tostring(p) end
 	end
 	local full = tconcat(parts, "-")
+	if #full <= 63 and smatch(full, "^[a-z0-9][-a-z0-9]*$") and ssub(full, -1) ~= "-" then
+		return full
+	end
 	local s = slower(full):gsub("[^a-z0-9-]", "-"):gsub("^-+", ""):gsub("-+$", "")
 	if #s <= 63 and s == full then return s end
 	if #s > 63 then

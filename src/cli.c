@@ -121,6 +121,14 @@ void oam_session_report(struct oam_session *s)
 			s->diags.nwarnings, s->diags.nwarnings == 1 ? "" : "s");
 }
 
+void oam_session_drop_inputs(struct oam_session *s)
+{
+	oam_model_release(&s->model);
+	if (s->docs_ok)
+		oam_docset_release(&s->docs);
+	s->docs_ok = 0;
+}
+
 void oam_session_end(struct oam_session *s)
 {
 	oam_model_release(&s->model);

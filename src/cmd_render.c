@@ -126,6 +126,11 @@ int cmd_render(int argc, char **argv)
 		goto out;
 	}
 	double tr = now();
+	/* The input trees are no longer needed: give their memory back before
+	 * the output is built (warnings are printed first, with their source). */
+	oam_session_report(&s);
+	s.diags.n = 0;
+	oam_session_drop_inputs(&s);
 	if (oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err) < 0) {
 		oam_diag_at(&s.diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
 		oam_session_report(&s);
@@ -134,7 +139,6 @@ int cmd_render(int argc, char **argv)
 	}
 	lua_pop(s.lua.L, 1);
 	t3 = now();
-	oam_session_report(&s);   /* warnings, if any */
 	if (oam_buf_write(&out, stdout) < 0)
 		rc = oam_finish_stdout() ? OAM_EXIT_SYSTEM : 0;
 	else

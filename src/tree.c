@@ -37,9 +37,13 @@ void oam_arena_free(struct oam_arena *a)
 	free(a);
 }
 
+/* 8-byte alignment is all tree data needs (pointers, long long, double);
+ * max_align_t's 16 would waste a third of a small node. */
+#define ARENA_ALIGN 8
+
 void *oam_arena_alloc(struct oam_arena *a, size_t size)
 {
-	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	struct block *b = a->head;
 	if (!b || b->size - b->used < size) {
 		/* Large blocks are mmap'd by malloc, so freeing a docset gives the

@@ -53,6 +53,8 @@ int oam_session_start(struct oam_session *s, struct oam_opts *o);
 int oam_session_check(struct oam_session *s);
 /* Prints the collected findings to stderr. */
 void oam_session_report(struct oam_session *s);
+/* Frees the input documents and the model (after rendering). */
+void oam_session_drop_inputs(struct oam_session *s);
 void oam_session_end(struct oam_session *s);
 
 /* Commands. */

@@ -58,6 +58,7 @@ struct oam_instance {
 	size_t nscopes;
 	struct oam_component *comp;
 	const struct oam_node **pvals;          /* resolved parameter values, in comp->params order */
+	int ctx_ref;                            /* Lua registry ref of its render context, 0 = none yet */
 	int ok;
 };
 

@@ -13,8 +13,9 @@ enum oam_ntype { OAM_NULL, OAM_BOOL, OAM_INT, OAM_FLOAT, OAM_STR, OAM_MAP, OAM_S
 struct oam_pair;
 
 struct oam_node {
-	enum oam_ntype type;
-	unsigned line, col;     /* 1-based */
+	unsigned char type;     /* enum oam_ntype */
+	unsigned col : 24;      /* 1-based */
+	unsigned line;          /* 1-based */
 	const char *file;       /* borrowed from the arena */
 	union {
 		int b;

@@ -12,11 +12,11 @@ CC       ?= cc
 PROVE    ?= prove
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
+CFLAGS   += -pthread -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-format-truncation -Iinclude -Ibuild \
             $(shell pkg-config --cflags $(PKGS)) \
             -DOAM_VERSION='"$(VERSION)"' -DOAM_DATADIR='"$(DATADIR)"'
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm -pthread
 
 # ASAN=1 builds everything (binary and unit tests) with the sanitizers.
 ifeq ($(ASAN),1)

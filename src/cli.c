@@ -107,6 +107,7 @@ int oam_session_check(struct oam_session *s)
 	s->run.lua = &s->lua;
 	s->run.reg = &s->reg;
 	s->run.model = &s->model;
+	s->run.scratch = s->docs.arena;
 	s->run.namespace = o->namespace;
 	s->run.undeclared_params_warn = o->undeclared_params_warn;
 	oam_check(&s->run, &s->diags);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "oamlua/cli.h"
+#include "oamlua/jobs.h"
 
 /* OAMLUA_TIMING=1 prints how long each stage took, to stderr. */
 static double now(void)
@@ -120,25 +121,42 @@ int cmd_render(int argc, char **argv)
 		goto out;
 	}
 	t2 = now();
-	if (oam_render(&s.run, &s.diags) < 0) {
+	double tr;
+	size_t ninst = 0;
+	for (size_t i = 0; i < s.model.napps; i++)
+		ninst += s.model.apps[i]->ninst;
+	int jobs = fmt == OAM_FMT_JSON ? 1 : oam_jobs_count(ninst);
+	if (jobs > 1) {
+		/* Render and emit in slices on several cores (same bytes). */
+		int r = oam_render_jobs(&s, fmt, jobs, &out);
+		tr = t3 = now();
 		oam_session_report(&s);
-		rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_MODULE;
-		goto out;
-	}
-	double tr = now();
-	/* The input trees are no longer needed: give their memory back before
-	 * the output is built (warnings are printed first, with their source). */
-	oam_session_report(&s);
-	s.diags.n = 0;
-	oam_session_drop_inputs(&s);
-	if (oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err) < 0) {
-		oam_diag_at(&s.diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
+		if (r < 0) {
+			rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_MODULE;
+			goto out;
+		}
+	} else {
+		if (oam_render(&s.run, &s.diags) < 0) {
+			oam_session_report(&s);
+			rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_MODULE;
+			goto out;
+		}
+		tr = now();
+		/* The input trees are no longer needed: give their memory back
+		 * before the output is built (warnings are printed first, with
+		 * their source lines). */
 		oam_session_report(&s);
-		rc = OAM_EXIT_MODULE;
-		goto out;
+		s.diags.n = 0;
+		oam_session_drop_inputs(&s);
+		if (oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err) < 0) {
+			oam_diag_at(&s.diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
+			oam_session_report(&s);
+			rc = OAM_EXIT_MODULE;
+			goto out;
+		}
+		lua_pop(s.lua.L, 1);
+		t3 = now();
 	}
-	lua_pop(s.lua.L, 1);
-	t3 = now();
 	if (oam_buf_write(&out, stdout) < 0)
 		rc = oam_finish_stdout() ? OAM_EXIT_SYSTEM : 0;
 	else
@@ -154,8 +172,8 @@ int cmd_render(int argc, char **argv)
 #endif
 	if (timing)
 		fprintf(stderr, "oamlua: timing: modules %.3fs, load+check %.3fs, render %.3fs, emit %.3fs, write %.3fs, "
-			"Lua heap peak %zu MiB\n", t1 - t0, t2 - t1, tr - t2, t3 - tr, t4 - t3,
-			s.lua.mem_peak >> 20);
+			"Lua heap peak %zu MiB, %d job%s\n", t1 - t0, t2 - t1, tr - t2, t3 - tr, t4 - t3,
+			s.lua.mem_peak >> 20, jobs, jobs == 1 ? "" : "s");
 out:
 	oam_buf_release(&out);
 	oam_session_end(&s);

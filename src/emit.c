@@ -98,6 +98,7 @@ struct walk {
 	int nsteps;
 	int depth;
 	struct oam_buf *out;    /* YAML output */
+	struct style_slot *styles;   /* per call: see string_style */
 	/* scratch for sorted keys, reused across maps */
 	struct key *keys;
 	size_t capkeys;
@@ -258,13 +259,12 @@ struct style_slot {
 	size_t len;
 	int style;
 };
-static struct style_slot style_cache[4096];
 
-static enum sstyle string_style(const char *s, size_t len, int allow_literal)
+static enum sstyle string_style(struct walk *w, const char *s, size_t len, int allow_literal)
 {
-	if (len > 40)
+	if (len > 40 || !w->styles)
 		return string_style_scan(s, len, allow_literal);
-	struct style_slot *slot = &style_cache[((uintptr_t)s >> 4) & 4095];
+	struct style_slot *slot = &w->styles[((uintptr_t)s >> 4) & 4095];
 	int want = allow_literal ? 1 : 0;
 	if (slot->s == s && slot->len == len && (slot->style >> 2) == want)
 		return (enum sstyle)(slot->style & 3);
@@ -316,7 +316,7 @@ static int out_quoted(struct walk *w, const char *s, size_t len)
  * lines of a literal block. */
 static int out_string(struct walk *w, const char *s, size_t len, int indent, int allow_literal)
 {
-	switch (string_style(s, len, allow_literal)) {
+	switch (string_style(w, s, len, allow_literal)) {
 	case S_PLAIN:
 		return out_add(w, s, len);
 	case S_QUOTED:
@@ -410,7 +410,7 @@ static int y_map(struct walk *w, int idx, int indent, int top, int inline_first)
 			rc = -1;
 			break;
 		}
-		if (string_style(keys[i].s, keys[i].len, 0) == S_PLAIN)
+		if (string_style(w, keys[i].s, keys[i].len, 0) == S_PLAIN)
 			rc = out_add(w, keys[i].s, keys[i].len);
 		else
 			rc = out_quoted(w, keys[i].s, keys[i].len);
@@ -693,7 +693,7 @@ static int names(struct walk *w, int idx, struct oam_buf *out)
 int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, char *errbuf, size_t errsize)
 {
 	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
-	memset(style_cache, 0, sizeof style_cache);
+	w.styles = calloc(4096, sizeof *w.styles);   /* NULL: no cache, still correct */
 	int rc;
 	errbuf[0] = '\0';
 	idx = lua_absindex(L, idx);
@@ -704,6 +704,7 @@ int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, ch
 	else
 		rc = yaml_docs(&w, idx, 0, out);
 	free(w.keys);
+	free(w.styles);
 	return rc;
 }
 
@@ -719,9 +720,10 @@ json_t *oam_lua_to_json(lua_State *L, int idx, char *errbuf, size_t errsize)
 int oam_emit_value_yaml(lua_State *L, int idx, struct oam_buf *out, char *errbuf, size_t errsize)
 {
 	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
-	memset(style_cache, 0, sizeof style_cache);
+	w.styles = calloc(4096, sizeof *w.styles);   /* NULL: no cache, still correct */
 	errbuf[0] = '\0';
 	int rc = yaml_docs(&w, lua_absindex(L, idx), 1, out);
 	free(w.keys);
+	free(w.styles);
 	return rc;
 }

@@ -227,7 +227,7 @@ void oam_warnf(const char *fmt, ...)
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	static size_t m[65][65];
+	size_t m[65][65];
 	if (la > 64 || lb > 64)
 		return (size_t)-1;
 	for (size_t i = 0; i <= la; i++)

@@ -1,5 +1,6 @@
 /* render.c — the workload module, then each trait in order, per instance. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
 
@@ -47,7 +48,7 @@ static void push_sourced_list(struct oam_run *run, const struct oam_instance *in
 		const struct oam_node *v = source_value(in, e);
 		lua_createtable(L, 0, 2);
 		setstr(L, keyfield, oam_str(oam_map_get(e, keyfield)));
-		const char *text = v ? oam_node_text(run->model->arena, v) : "";
+		const char *text = v ? oam_node_text(run->scratch, v) : "";
 		lua_pushstring(L, text ? text : "");
 		lua_setfield(L, -2, "value");
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -98,9 +99,9 @@ static void push_settings(struct oam_run *run, struct oam_instance *in)
 {
 	lua_State *L = run->lua->L;
 	const struct oam_node *s = in->comp->settings;
-	struct oam_node *map = oam_node_new(run->model->arena, OAM_MAP, NULL);
+	struct oam_node *map = oam_node_new(run->scratch, OAM_MAP, NULL);
 	if (map && s && s->u.seq.n) {
-		map->u.map.items = oam_arena_alloc(run->model->arena, s->u.seq.n * sizeof *map->u.map.items);
+		map->u.map.items = oam_arena_alloc(run->scratch, s->u.seq.n * sizeof *map->u.map.items);
 		for (size_t i = 0; map->u.map.items && i < s->u.seq.n; i++) {
 			const struct oam_node *e = s->u.seq.items[i];
 			const struct oam_node *v = source_value(in, e);
@@ -138,6 +139,10 @@ static void build_ctx(struct oam_run *run, struct oam_instance *in);
 void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in)
 {
 	lua_State *L = run->lua->L;
+	if (run->worker) {   /* another thread's state: no shared cache */
+		build_ctx(run, in);
+		return;
+	}
 	if (in->ctx_ref > 0) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, in->ctx_ref);
 		return;
@@ -342,11 +347,25 @@ static void report(struct oam_diags *d, const struct oam_err *err, const struct 
 		oam_diag_hint(e, "raise the limit with --lua-mem if the module really needs more");
 }
 
+/* A worker renders with its own registry: the same modules, loaded again
+ * into its own Lua state. */
+static const struct oam_module *module_for(struct oam_run *run, const struct oam_module *m)
+{
+	if (!run->worker)
+		return m;
+	return oam_registry_find(run->reg, m->kind, m->name);
+}
+
 static int render_instance(struct oam_run *run, struct oam_instance *in, int out_idx, int cluster_idx,
 			   struct oam_diags *d)
 {
 	lua_State *L = run->lua->L;
-	const struct oam_module *w = in->comp->workload;
+	const struct oam_module *w = module_for(run, in->comp->workload);
+	if (!w) {
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "workload module '%s' missing in a render worker",
+			    in->comp->workload->name);
+		return -1;
+	}
 	struct oam_err err;
 	char what[400];
 	int top = lua_gettop(L);
@@ -355,8 +374,10 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 
 	oam_render_push_ctx(run, in);
 	int ctx_idx = lua_gettop(L);
-	luaL_unref(L, LUA_REGISTRYINDEX, in->ctx_ref);
-	in->ctx_ref = -1;
+	if (!run->worker) {
+		luaL_unref(L, LUA_REGISTRYINDEX, in->ctx_ref);
+		in->ctx_ref = -1;
+	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, w->ref);
 	lua_getfield(L, -1, "render");
 	lua_remove(L, -2);
@@ -407,7 +428,12 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 	/* Traits, in the order listed. */
 	for (size_t t = 0; t < in->ntraits; t++) {
 		struct oam_trait_use *tu = &in->traits[t];
-		const struct oam_module *m = tu->mod;
+		const struct oam_module *m = module_for(run, tu->mod);
+		if (!m) {
+			oam_diag_at(d, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "trait module '%s' missing in a render worker",
+				    tu->mod->name);
+			goto fail;
+		}
 		char twhat[480];
 		snprintf(twhat, sizeof twhat, "rendering trait '%s' of instance '%s'", tu->name, in->name);
 		lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
@@ -467,7 +493,7 @@ fail:
 	return -1;
 }
 
-int oam_render(struct oam_run *run, struct oam_diags *d)
+int oam_render_instances(struct oam_run *run, struct oam_instance *const *inst, size_t n, struct oam_diags *d)
 {
 	lua_State *L = run->lua->L;
 	int rc = 0;
@@ -475,7 +501,7 @@ int oam_render(struct oam_run *run, struct oam_diags *d)
 	 * the output, which lives to the end: the generational collector suits
 	 * that shape. */
 	lua_gc(L, LUA_GCGEN, 0, 0);
-	lua_newtable(L);                          /* the output list */
+	lua_createtable(L, (int)(n * 3 < 1u << 30 ? n * 3 : 0), 0);   /* the output list */
 	int out_idx = lua_gettop(L);
 	lua_newtable(L);                          /* cluster-scoped kinds */
 	for (const char *const *k = cluster_scoped_kinds; *k; k++) {
@@ -483,19 +509,41 @@ int oam_render(struct oam_run *run, struct oam_diags *d)
 		lua_setfield(L, -2, *k);
 	}
 	int cluster_idx = lua_gettop(L);
-	for (size_t i = 0; i < run->model->napps; i++) {
-		struct oam_app *a = run->model->apps[i];
-		for (size_t j = 0; j < a->ninst; j++) {
-			if (!a->inst[j].ok)
-				continue;
-			if (render_instance(run, &a->inst[j], out_idx, cluster_idx, d) < 0)
-				rc = -1;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		if (render_instance(run, inst[i], out_idx, cluster_idx, d) < 0)
+			rc = -1;
 	lua_pop(L, 1);
 	if (rc < 0) {
 		lua_pop(L, 1);
 		return -1;
 	}
 	return 0;
+}
+
+size_t oam_render_list(struct oam_model *m, struct oam_instance ***out)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < m->napps; i++)
+		n += m->apps[i]->ninst;
+	*out = malloc((n + 1) * sizeof **out);
+	if (!*out)
+		return 0;
+	for (size_t i = 0; i < m->napps; i++)
+		for (size_t j = 0; j < m->apps[i]->ninst; j++)
+			if (m->apps[i]->inst[j].ok)
+				(*out)[k++] = &m->apps[i]->inst[j];
+	return k;
+}
+
+int oam_render(struct oam_run *run, struct oam_diags *d)
+{
+	struct oam_instance **v;
+	size_t n = oam_render_list(run->model, &v);
+	if (!v) {
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	int rc = oam_render_instances(run, v, n, d);
+	free(v);
+	return rc;
 }

@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-echo "1..14"
+echo "1..17"
 A="-f tests/conformance/rudr/helloworld-python-component.yaml -f tests/conformance/rudr/first-app-config.yaml"
 
 ./oamlua render $A > "$tmp/a1"; ./oamlua render $A > "$tmp/a2"
@@ -59,3 +59,57 @@ top=$PWD
 t "an installed binary renders from another directory" '[ $rc = 0 ]'
 ./oamlua render -f "$tmp/dir/helloworld-python-component.yaml" -f "$tmp/dir/sub/first-app-config.yaml" -o name > "$tmp/names"
 t "-o name lists kind.group/name" '[ "$(cat "$tmp/names")" = "$(printf "deployment.apps/first-app-helloworld-python-v1\nservice/first-app-helloworld-python-v1\ningress.networking.k8s.io/first-app-helloworld-python-v1-trait-ingress")" ]'
+
+# Several render jobs give the same bytes as one, and report module errors
+# from any slice.
+python3 - "$tmp/many.yaml" <<'PY'
+import sys
+out = open(sys.argv[1], "w")
+out.write("""apiVersion: core.oam.dev/v1alpha1
+kind: ComponentSchematic
+metadata:
+  name: web
+spec:
+  workloadType: Server
+  parameters:
+    - name: i
+      type: string
+      required: true
+  containers:
+    - name: web
+      image: nginx
+      env:
+        - name: I
+          fromParam: i
+      ports:
+        - name: http
+          containerPort: 80
+---
+apiVersion: core.oam.dev/v1alpha1
+kind: ApplicationConfiguration
+metadata:
+  name: many
+spec:
+  components:
+""")
+for i in range(1200):
+    out.write(f"""    - componentName: web
+      instanceName: w{i}
+      parameterValues:
+        - name: i
+          value: "{i}"
+      traits:
+        - name: manual-scaler
+          properties:
+            replicaCount: {i % 4}
+""")
+PY
+OAMLUA_JOBS=1 ./oamlua render -f "$tmp/many.yaml" > "$tmp/j1.yaml"
+OAMLUA_JOBS=4 ./oamlua render -f "$tmp/many.yaml" > "$tmp/j4.yaml"
+t "four render jobs write the same bytes as one" 'cmp -s "$tmp/j1.yaml" "$tmp/j4.yaml" && [ $(grep -c "^kind: Deployment" "$tmp/j4.yaml") = 1200 ]'
+OAMLUA_JOBS=4 ./oamlua render -o name -f "$tmp/many.yaml" > "$tmp/n4"
+OAMLUA_JOBS=1 ./oamlua render -o name -f "$tmp/many.yaml" > "$tmp/n1"
+t "-o name is the same with four jobs" 'cmp -s "$tmp/n1" "$tmp/n4"'
+awk '/- name: manual-scaler/ && seen++ { print "        - name: broken"; skip = 2; next } skip { skip--; next } { print }' "$tmp/many.yaml" > "$tmp/bad.yaml"
+OAMLUA_JOBS=4 ./oamlua render --module-path tests/fixtures/modules/runtime -f "$tmp/bad.yaml" > "$tmp/bad.out" 2> "$tmp/bad.err"; rc=$?
+t "a module error in a worker's slice fails the run with nothing written" '[ $rc = 3 ] && [ ! -s "$tmp/bad.out" ] && [ $(grep -c "OAM601" "$tmp/bad.err") = 1199 ]'

@@ -19,6 +19,8 @@ struct oam_run {
 	struct oam_model *model;        /* borrowed */
 	const char *namespace;          /* -n, or NULL */
 	int undeclared_params_warn;     /* OAM405 as a warning instead of an error */
+	struct oam_arena *scratch;      /* small allocations while rendering */
+	int worker;                     /* a render worker: own Lua state and registry */
 };
 
 /* Runs all checks; returns the number of errors found. */
@@ -27,6 +29,11 @@ size_t oam_check(struct oam_run *run, struct oam_diags *d);
 /* Renders every instance that passed the checks; on success pushes one Lua
  * list of all objects and returns 0. On failure pushes nothing, returns -1. */
 int oam_render(struct oam_run *run, struct oam_diags *d);
+
+/* Renders the given instances (checked, in order) into one pushed list. */
+int oam_render_instances(struct oam_run *run, struct oam_instance *const *inst, size_t n, struct oam_diags *d);
+/* The instances that passed the checks, in output order; caller frees. */
+size_t oam_render_list(struct oam_model *m, struct oam_instance ***out);
 
 /* Shared by check and render: pushes the ctx table for an instance. */
 void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in);

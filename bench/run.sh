@@ -201,6 +201,13 @@ mkdir -p "$OUT/n$VN" "$OUT/n1"
 cell "$VN" "oamlua validate" "$vd/validate.out" /dev/null "$OAMLUA" validate -f "$vd/app$VN.yaml"
 cell 1 "oamlua render" "$vd/render1.yaml" /dev/null "$OAMLUA" render -f "$vd/app1.yaml"
 
+# The cost of write tracking (issue 6) and of a single core, at the largest N.
+TN=$(echo $NS | tr ' ' '\n' | sort -n | tail -1)
+if [ -f "$OUT/n$TN/app.yaml" ]; then
+    cell "$TN" "oamlua 1 job" "$vd/j1.yaml" /dev/null env OAMLUA_JOBS=1 "$OAMLUA" render -f "$OUT/n$TN/app.yaml"
+    cell "$TN" "oamlua 1 job notrack" "$vd/nt.yaml" /dev/null env OAMLUA_JOBS=1 OAMLUA_NO_TRACK=1 "$OAMLUA" render -f "$OUT/n$TN/app.yaml"
+fi
+
 # --- report --------------------------------------------------------------------
 say ""
 awk -F'\t' '
@@ -231,6 +238,10 @@ END {
     if (v != "") {
         print ""
         printf "oamlua validate, N=1000 (3000 objects): %s ms%s\n", fmt(v), v < 1000 ? " (under 1 s: ok)" : " (SLOW: should be well under 1 s)"
+    }
+    for (n in seen) if ((n, "oamlua 1 job notrack") in t) {
+        a = t[n, "oamlua 1 job"]; b = t[n, "oamlua 1 job notrack"]
+        printf "write tracking, N=%s, one job: %s ms with, %s ms without: +%.0f%% of the whole run\n", n, fmt(a), fmt(b), 100 * (a - b) / b
     }
     r = t[1, "oamlua render"]
     if (r != "") printf "oamlua render, N=1 (start-up): %s ms%s\n", fmt(r), r <= 10 ? "" : " (over the 10 ms budget)"

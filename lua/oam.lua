@@ -133,9 +133,101 @@ function oam.get(obj, path, default)
 	return view(t)
 end
 
--- Write hook: the host installs a recorder here (write tracking); nil = off.
-local on_write = nil
-function oam._set_write_hook(fn) on_write = fn end
+---------------------------------------------------------------------------
+-- Write tracking. Every object remembers which module emitted it, and every
+-- field a module writes through the patch API below is recorded with its
+-- writer. A trait that changes a field another trait set to a different
+-- value fails (unless the module declares `overrides`), naming both.
+local emitter = setmetatable({}, { __mode = "k" })   -- object -> module name
+local owners = setmetatable({}, { __mode = "k" })    -- object -> { path -> module }
+local workload_of = setmetatable({}, { __mode = "k" }) -- object -> true if emitted by a workload module
+local writer = nil            -- { name =, overrides = true | {prefix...} | nil }
+local disruptive = {}         -- trait name -> true when it wrote under a pod template
+local tracking = true
+
+local function path_key(keys, n)
+	local out = {}
+	for i = 1, n or #keys do
+		local k = keys[i]
+		if type(k) == "number" then out[#out + 1] = "[" .. (k - 1) .. "]"
+		else out[#out + 1] = (#out > 0 and "." or "") .. tostring(k) end
+	end
+	return tconcat(out)
+end
+
+local function same_value(a, b)
+	if type(a) ~= "table" or type(b) ~= "table" then return a == b end
+	for k, v in pairs(a) do if not same_value(v, b[k]) then return false end end
+	for k in pairs(b) do if a[k] == nil then return false end end
+	return true
+end
+
+local function may_override(path)
+	local o = writer and writer.overrides
+	if o == true then return true end
+	if type(o) == "table" then
+		for _, prefix in ipairs(o) do
+			if path == prefix or ssub(path, 1, #prefix + 1) == prefix .. "." or ssub(path, 1, #prefix + 1) == prefix .. "[" then
+				return true
+			end
+		end
+	end
+	return false
+end
+
+local function conflict(root, path, other, old, new)
+	local md = root.metadata or {}
+	error({ oam_id = "OAM605", message = sfmt(
+		"trait '%s' sets '%s' of %s '%s' to %s, but trait '%s' set it to %s",
+		writer.name, path, tostring(root.kind), tostring(md.name), tostring(new), other, tostring(old)),
+		hint = sfmt("two traits may not set one field differently; remove one, or declare overrides = { \"%s\" } in '%s' if it should win",
+			path, writer.name) }, 0)
+end
+
+-- Checks and records a write of `value` at keys[1..n] of root (a real table).
+local function track(root, keys, n, value)
+	if not tracking or not writer then return end
+	local path = path_key(keys, n)
+	local own = owners[root]
+	if not own then own = {}; owners[root] = own end
+	-- The current value, and whether the field exists yet.
+	local cur = root
+	for i = 1, n do
+		if type(cur) ~= "table" then cur = nil break end
+		cur = cur[keys[i]]
+	end
+	local prev = own[path]
+	if prev == nil and cur ~= nil and not workload_of[root] then prev = emitter[root] end
+	if prev and prev ~= writer.name and not same_value(cur, value) and not may_override(path) then
+		conflict(root, path, prev, type(cur) == "table" and "a different value" or cur,
+			type(value) == "table" and "a different value" or value)
+	end
+	-- A write over a whole subtree replaces what others wrote inside it.
+	if type(cur) == "table" then
+		local prefix = path
+		for p, m in pairs(own) do
+			if m ~= writer.name and #p > #prefix and ssub(p, 1, #prefix) == prefix
+				and (ssub(p, #prefix + 1, #prefix + 1) == "." or ssub(p, #prefix + 1, #prefix + 1) == "[")
+				and not may_override(path) and not same_value(cur, value) then
+				conflict(root, p, m, "a value", "a different value")
+			end
+		end
+	end
+	own[path] = writer.name
+	if workload_of[root] and (sfind(path, "^spec%.template%.") or sfind(path, "^spec%.jobTemplate%.spec%.template%.")) then
+		disruptive[writer.name] = true
+	end
+end
+
+function oam._track_writer(name, overrides) writer = name and { name = name, overrides = overrides } or nil end
+function oam._track_emitted(obj, name, is_workload)
+	obj = real_of[obj] or obj
+	emitter[obj] = name
+	if is_workload then workload_of[obj] = true end
+end
+function oam._track_enable(on) tracking = on end
+function oam._owners(obj) obj = real_of[obj] or obj; return owners[obj] or {}, emitter[obj] end
+function oam._disruptive(name) return disruptive[name] == true end
 
 local function target_table(obj)
 	local t = unview(obj)
@@ -160,26 +252,26 @@ function oam.set(obj, path, value)
 	end
 	local last = keys[#keys]
 	value = copy(value)
-	if on_write then on_write(obj, keys, value) end
+	track(target_table(obj), keys, #keys, value)
 	t[last] = value
 	return obj
 end
 
 -- RFC 7396 JSON merge patch: maps merge recursively, null deletes, anything
 -- else (lists included) replaces.
-local function merge(t, patch, keys)
+local function merge(root, t, patch, keys)
 	for k, v in pairs(unview(patch)) do
 		v = unview(v)
 		keys[#keys + 1] = k
 		if v == NULL then
-			if on_write then on_write(nil, keys, nil) end
+			track(root, keys, #keys, nil)
 			t[k] = nil
 		elseif type(v) == "table" and not oam.is_array(v) and next(v) ~= nil
 			and type(t[k]) == "table" and not oam.is_array(t[k]) then
-			merge(t[k], v, keys)
+			merge(root, t[k], v, keys)
 		else
 			local c = copy(v)
-			if on_write then on_write(nil, keys, c) end
+			track(root, keys, #keys, c)
 			t[k] = c
 		end
 		keys[#keys] = nil
@@ -188,7 +280,8 @@ end
 
 function oam.merge(obj, patch)
 	if type(patch) ~= "table" then error("oam.merge needs a table as the patch", 2) end
-	merge(target_table(obj), patch, {})
+	local root = target_table(obj)
+	merge(root, root, patch, {})
 	return obj
 end
 
@@ -214,11 +307,21 @@ function oam.merge_by_key(obj, path, key, items)
 	end
 	for _, item in ipairs(unview(items)) do
 		item = unview(item)
-		local found
-		for _, e in ipairs(list) do
-			if type(e) == "table" and same(e, item) then found = e break end
+		local found, at
+		for i, e in ipairs(list) do
+			if type(e) == "table" and same(e, item) then found, at = e, i break end
 		end
-		if found then merge(found, item, {}) else list[#list + 1] = copy(item) end
+		local ekeys = {}
+		for i = 1, #keys do ekeys[i] = keys[i] end
+		if found then
+			ekeys[#ekeys + 1] = at
+			merge(t, found, item, ekeys)
+		else
+			ekeys[#ekeys + 1] = #list + 1
+			local c = copy(item)
+			track(t, ekeys, #ekeys, c)
+			list[#list + 1] = c
+		end
 	end
 	return obj
 end
@@ -252,6 +355,20 @@ local function resolve_parent(t, keys, op)
 	return t, last, false
 end
 
+-- The keys of a JSON pointer as the tracker names them: list indexes as
+-- 1-based numbers ("/spec/containers/0/image" -> spec, containers, 1, image).
+local function tracked_keys(root, keys)
+	local out, t = {}, root
+	for i, k in ipairs(keys) do
+		if type(t) == "table" and (oam.is_array(t) or getmetatable(t) == ARRAY) then
+			k = k == "-" and #t + 1 or (tonumber(k) and tonumber(k) + 1 or k)
+		end
+		out[i] = k
+		t = type(t) == "table" and t[k] or nil
+	end
+	return out
+end
+
 function oam.json_patch(obj, ops)
 	local root = target_table(obj)
 	for i, o in ipairs(unview(ops)) do
@@ -260,18 +377,23 @@ function oam.json_patch(obj, ops)
 		local keys = pointer(o.path or "")
 		if #keys == 0 then error(sfmt("json patch operation %d: cannot patch the whole object", i), 2) end
 		local parent, k, isarr = resolve_parent(root, keys, op)
+		local tkeys = tracked_keys(root, keys)
 		if op == "add" then
+			track(root, tkeys, #tkeys, o.value)
 			if isarr then table.insert(parent, k, copy(o.value)) else parent[k] = copy(o.value) end
 		elseif op == "remove" then
 			if parent[k] == nil then error(sfmt("json patch remove: '%s' does not exist", o.path), 2) end
+			track(root, tkeys, #tkeys, nil)
 			if isarr then table.remove(parent, k) else parent[k] = nil end
 		elseif op == "replace" then
 			if parent[k] == nil then error(sfmt("json patch replace: '%s' does not exist", o.path), 2) end
+			track(root, tkeys, #tkeys, o.value)
 			parent[k] = copy(o.value)
 		elseif op == "move" or op == "copy" then
 			local fp, fk, farr = resolve_parent(root, pointer(o.from or ""), op)
 			local v = fp[fk]
 			if v == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.from), 2) end
+			track(root, tkeys, #tkeys, v)
 			if op == "move" then if farr then table.remove(fp, fk) else fp[fk] = nil end end
 			if isarr then table.insert(parent, k, copy(v)) else parent[k] = copy(v) end
 		elseif op == "test" then
@@ -282,7 +404,6 @@ function oam.json_patch(obj, ops)
 		else
 			error(sfmt("json patch operation %d: unknown op '%s'", i, tostring(op)), 2)
 		end
-		if on_write then on_write(obj, keys, parent[k]) end
 	end
 	return obj
 end

@@ -103,5 +103,9 @@ function host.split_result(r, is_workload)
 end
 
 host.merge = oam.merge
+host.track_writer = oam._track_writer
+host.track_emitted = oam._track_emitted
+host.owners = oam._owners
+host.disruptive = oam._disruptive
 
 return host

@@ -108,6 +108,7 @@ int oam_session_check(struct oam_session *s)
 	s->run.reg = &s->reg;
 	s->run.model = &s->model;
 	s->run.scratch = s->docs.arena;
+	s->run.track = getenv("OAMLUA_NO_TRACK") == NULL;   /* for measuring its cost */
 	s->run.namespace = o->namespace;
 	s->run.undeclared_params_warn = o->undeclared_params_warn;
 	oam_check(&s->run, &s->diags);

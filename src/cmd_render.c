@@ -37,10 +37,13 @@ static const char render_usage[] =
 	"                            declare is a warning instead of an error\n"
 	"      --lua-budget N        instructions one module call may run (default 50000000)\n"
 	"      --lua-mem MIB         memory one module call may allocate (default 256)\n"
+	"      --show-owners         mark each field a trait set with a '# module' comment,\n"
+	"                            and list the traits that change pod templates\n"
 	"  -v, --verbose             show the source line under each finding\n"
 	"  -h, --help                this text\n"
 	"\n"
-	"Environment: OAMLUA_PATH=DIR[:DIR...] adds module directories.\n"
+	"Environment: OAMLUA_PATH=DIR[:DIR...] adds module directories; OAMLUA_JOBS=N\n"
+	"caps the cores used (default: all, one job per 200 instances).\n"
 	"Exit status: 0 ok, 1 invalid input, 2 usage, 3 module error, 5 system error.\n";
 
 static const char validate_usage[] =
@@ -74,8 +77,11 @@ static const struct option long_opts[] = {
 	{ "allow-undeclared-params", no_argument, NULL, OPT_ALLOW_UNDECLARED },
 	{ "lua-budget", required_argument, NULL, OPT_LUA_BUDGET },
 	{ "lua-mem", required_argument, NULL, OPT_LUA_MEM },
+	{ "show-owners", no_argument, NULL, 'W' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static int show_owners;
 
 static void parse(const char *cmd, const char *usage, int argc, char **argv, struct oam_opts *o)
 {
@@ -91,6 +97,10 @@ static void parse(const char *cmd, const char *usage, int argc, char **argv, str
 			oam_die_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 		if (c == ':')
 			oam_die_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (c == 'W' && !strcmp(cmd, "render")) {
+			show_owners = 1;
+			continue;
+		}
 		if (!oam_cli_common_opt(cmd, c, optarg, o))
 			oam_die_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 	}
@@ -98,6 +108,33 @@ static void parse(const char *cmd, const char *usage, int argc, char **argv, str
 		oam_die_usage(cmd, "unexpected argument '%s' (input files go after -f)", argv[optind]);
 	if (!o->nfiles)
 		oam_die_usage(cmd, "no input: give one or more -f FILE (or -f - for stdin)");
+}
+
+/* --show-owners: which traits change a pod template (applying them restarts
+ * the pods), per instance. */
+static int disruptive_report(struct oam_session *s, struct oam_buf *out)
+{
+	lua_State *L = s->lua.L;
+	int any = 0;
+	for (size_t i = 0; i < s->reg.n; i++) {
+		const struct oam_module *m = s->reg.mods[i];
+		if (m->kind != OAM_MOD_TRAIT)
+			continue;
+		oam_lua_push_hostfn(&s->lua, "disruptive");
+		lua_pushstring(L, m->name);
+		lua_call(L, 1, 1);
+		int yes = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (!yes)
+			continue;
+		char line[400];
+		int n = snprintf(line, sizeof line, "%s# trait '%s' changes pod templates: applying it restarts pods\n",
+				 any ? "" : "---\n", m->name);
+		any = 1;
+		if (oam_buf_add(out, line, (size_t)n) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int cmd_render(int argc, char **argv)
@@ -125,7 +162,9 @@ int cmd_render(int argc, char **argv)
 	size_t ninst = 0;
 	for (size_t i = 0; i < s.model.napps; i++)
 		ninst += s.model.apps[i]->ninst;
-	int jobs = fmt == OAM_FMT_JSON ? 1 : oam_jobs_count(ninst);
+	int jobs = fmt == OAM_FMT_JSON || show_owners ? 1 : oam_jobs_count(ninst);
+	if (show_owners && fmt != OAM_FMT_YAML)
+		oam_die_usage("render", "--show-owners writes YAML; drop -o %s", o.output);
 	if (jobs > 1) {
 		/* Render and emit in slices on several cores (same bytes). */
 		int r = oam_render_jobs(&s, fmt, jobs, &out);
@@ -148,7 +187,17 @@ int cmd_render(int argc, char **argv)
 		oam_session_report(&s);
 		s.diags.n = 0;
 		oam_session_drop_inputs(&s);
-		if (oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err) < 0) {
+		int erc;
+		if (show_owners) {
+			oam_lua_push_hostfn(&s.lua, "owners");
+			erc = oam_emit_owners(s.lua.L, -2, -1, &out, err, sizeof err);
+			lua_pop(s.lua.L, 1);
+			if (erc == 0)
+				erc = disruptive_report(&s, &out);
+		} else {
+			erc = oam_emit(s.lua.L, -1, fmt, &out, err, sizeof err);
+		}
+		if (erc < 0) {
 			oam_diag_at(&s.diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
 			oam_session_report(&s);
 			rc = OAM_EXIT_MODULE;

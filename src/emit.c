@@ -98,20 +98,27 @@ struct walk {
 	int nsteps;
 	int depth;
 	struct oam_buf *out;    /* YAML output */
+	int owners_idx;         /* --show-owners: Lua table path -> module of the current object, or 0 */
+	const char *emitter;    /* --show-owners: module that emitted the current object */
 	struct style_slot *styles;   /* per call: see string_style */
 	/* scratch for sorted keys, reused across maps */
 	struct key *keys;
 	size_t capkeys;
 };
 
-static int failf(struct walk *w, const char *what)
+static void format_path(struct walk *w, int upto)
 {
 	size_t l = 0;
 	w->path[0] = '\0';
-	for (int i = 0; i < w->nsteps && i < 128 && l < sizeof w->path; i++)
+	for (int i = 0; i < upto && i < 128 && l < sizeof w->path; i++)
 		l += (size_t)(w->steps[i].key ? snprintf(w->path + l, sizeof w->path - l, "%s%s", l ? "." : "",
 							  w->steps[i].key)
 					      : snprintf(w->path + l, sizeof w->path - l, "[%ld]", w->steps[i].idx));
+}
+
+static int failf(struct walk *w, const char *what)
+{
+	format_path(w, w->nsteps);
 	if (!w->err[0])
 		snprintf(w->err, w->errsize, "%s at '%s'", what, w->path[0] ? w->path : "(top)");
 	return -1;
@@ -347,6 +354,32 @@ static int out_string(struct walk *w, const char *s, size_t len, int indent, int
 
 static int y_node(struct walk *w, int idx, int indent, int top, int inline_first);
 
+/* --show-owners: after a scalar, name the module that wrote it when that is
+ * not the module that emitted the object (the nearest recorded path wins). */
+static int owner_comment(struct walk *w)
+{
+	lua_State *L = w->L;
+	if (!w->owners_idx)
+		return 0;
+	for (int upto = w->nsteps; upto > 0; upto--) {
+		format_path(w, upto);
+		lua_getfield(L, w->owners_idx, w->path);
+		const char *m = lua_tostring(L, -1);
+		if (m) {
+			int rc = 0;
+			if (!w->emitter || strcmp(m, w->emitter)) {
+				rc = out_add(w, "  # ", 4);
+				if (rc == 0)
+					rc = out_add(w, m, strlen(m));
+			}
+			lua_pop(L, 1);
+			return rc;
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
 /* Writes a scalar or an empty collection on the current line (no newline);
  * returns 1 if the value is a non-empty collection (nothing written). */
 static int y_inline(struct walk *w, int idx, int indent, int *is_coll)
@@ -427,7 +460,9 @@ static int y_map(struct walk *w, int idx, int indent, int top, int inline_first)
 		if (out_add(w, " ", 1) < 0 || y_inline(w, lua_gettop(L), indent + 2, &coll) < 0) {
 			rc = -1;
 		} else if (!coll) {
-			rc = out_add(w, "\n", 1);
+			rc = owner_comment(w);
+			if (rc == 0)
+				rc = out_add(w, "\n", 1);
 		} else {
 			size_t len;
 			w->out->len = mark;   /* drop the space: the value starts on the next line */
@@ -456,6 +491,8 @@ static int y_seq(struct walk *w, int idx, size_t len, int indent, int inline_fir
 		oam_lua_unview(L, -1);
 		size_t m = path_mark(w, NULL, (long)i);
 		int coll, rc = y_inline(w, lua_gettop(L), indent + 2, &coll);
+		if (rc == 0 && !coll)
+			rc = owner_comment(w);
 		if (rc == 0)
 			rc = coll ? y_node(w, lua_gettop(L), indent + 2, 0, 1) : out_add(w, "\n", 1);
 		w->nsteps = (int)m;
@@ -483,7 +520,7 @@ static int y_node(struct walk *w, int idx, int indent, int top, int inline_first
 	return rc;
 }
 
-static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out)
+static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out, int owners_fn)
 {
 	lua_State *L = w->L;
 	w->out = out;
@@ -494,12 +531,26 @@ static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out)
 		else
 			lua_rawgeti(L, idx, i);
 		oam_lua_unview(L, -1);
+		int obj = lua_gettop(L);
 		int coll, erc = out_add(w, "---\n", 4);
+		w->owners_idx = 0;
+		if (owners_fn && erc == 0) {
+			/* host.owners(obj) -> { path = module }, emitter */
+			lua_pushvalue(L, owners_fn);
+			lua_pushvalue(L, obj);
+			lua_call(L, 1, 2);
+			w->emitter = lua_tostring(L, -1);
+			w->owners_idx = lua_gettop(L) - 1;
+			char line[300];
+			snprintf(line, sizeof line, "# emitted by %s; fields set by other modules are marked\n",
+				 w->emitter ? w->emitter : "?");
+			erc = out_add(w, line, strlen(line));
+		}
 		if (erc == 0) {
 			size_t mark = out->len;
-			erc = y_inline(w, lua_gettop(L), 0, &coll);
+			erc = y_inline(w, obj, 0, &coll);
 			if (erc == 0 && coll)
-				erc = y_node(w, lua_gettop(L), 0, 1, 0);
+				erc = y_node(w, obj, 0, 1, 0);
 			else if (erc == 0 && out->len > mark)
 				erc = out_add(w, "\n", 1);
 		}
@@ -507,10 +558,10 @@ static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out)
 			/* Name the object in the message. */
 			char tmp[768];
 			const char *kind = NULL, *name = NULL;
-			if (lua_type(L, -1) == LUA_TTABLE) {
-				lua_getfield(L, -1, "kind");
+			if (lua_type(L, obj) == LUA_TTABLE) {
+				lua_getfield(L, obj, "kind");
 				kind = lua_tostring(L, -1);
-				lua_getfield(L, -2, "metadata");
+				lua_getfield(L, obj, "metadata");
 				if (lua_type(L, -1) == LUA_TTABLE) {
 					lua_getfield(L, -1, "name");
 					name = lua_tostring(L, -1);
@@ -521,7 +572,7 @@ static int yaml_docs(struct walk *w, int idx, int single, struct oam_buf *out)
 			snprintf(tmp, sizeof tmp, "%s '%s': %s", kind ? kind : "object", name ? name : "?", w->err);
 			oam_strlcpy(w->err, tmp, w->errsize);
 		}
-		lua_pop(L, 1);
+		lua_settop(L, obj - 1);
 		if (erc < 0)
 			return -1;
 	}
@@ -702,9 +753,18 @@ int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, ch
 	else if (fmt == OAM_FMT_NAME)
 		rc = names(&w, idx, out);
 	else
-		rc = yaml_docs(&w, idx, 0, out);
+		rc = yaml_docs(&w, idx, 0, out, 0);
 	free(w.keys);
 	free(w.styles);
+	return rc;
+}
+
+int oam_emit_owners(lua_State *L, int idx, int owners_fn, struct oam_buf *out, char *errbuf, size_t errsize)
+{
+	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
+	errbuf[0] = '\0';
+	int rc = yaml_docs(&w, lua_absindex(L, idx), 0, out, lua_absindex(L, owners_fn));
+	free(w.keys);
 	return rc;
 }
 
@@ -722,7 +782,7 @@ int oam_emit_value_yaml(lua_State *L, int idx, struct oam_buf *out, char *errbuf
 	struct walk w = { .L = L, .err = errbuf, .errsize = errsize };
 	w.styles = calloc(4096, sizeof *w.styles);   /* NULL: no cache, still correct */
 	errbuf[0] = '\0';
-	int rc = yaml_docs(&w, lua_absindex(L, idx), 1, out);
+	int rc = yaml_docs(&w, lua_absindex(L, idx), 1, out, 0);
 	free(w.keys);
 	free(w.styles);
 	return rc;

@@ -242,6 +242,18 @@ static int l_msgh(lua_State *L)
 {
 	struct oam_lua *h = host_of(L);
 	const char *msg = lua_tostring(L, 1);
+	h->err_id[0] = h->err_hint[0] = '\0';
+	if (!msg && lua_type(L, 1) == LUA_TTABLE) {
+		/* A structured error from the host library: { oam_id, message, hint } */
+		lua_getfield(L, 1, "oam_id");
+		lua_getfield(L, 1, "hint");
+		lua_getfield(L, 1, "message");
+		if (lua_type(L, -3) == LUA_TSTRING)
+			oam_strlcpy(h->err_id, lua_tostring(L, -3), sizeof h->err_id);
+		if (lua_type(L, -2) == LUA_TSTRING)
+			oam_strlcpy(h->err_hint, lua_tostring(L, -2), sizeof h->err_hint);
+		msg = lua_tostring(L, -1);
+	}
 	if (!msg) {
 		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
 			msg = lua_tostring(L, -1);
@@ -424,13 +436,17 @@ int oam_lua_pcall_host(struct oam_lua *h, int nargs, int nres, struct oam_err *e
 	lua_insert(L, base);
 	h->err_file[0] = '\0';
 	h->err_line = 0;
+	h->err_id[0] = '\0';
 	int st = lua_pcall(L, nargs, nres, base);
 	lua_remove(L, base);
 	if (st == LUA_OK)
 		return 0;
 	if (st == LUA_ERRMEM)
 		fill_err(err, "OAM900", NULL, 0, "out of memory");
-	else
+	else if (h->err_id[0]) {
+		fill_err(err, h->err_id, h->err_file, h->err_line, "%s", lua_tostring(L, -1));
+		oam_strlcpy(err->hint, h->err_hint, sizeof err->hint);
+	} else
 		fill_err(err, "OAM601", h->err_file, h->err_line, "%s", lua_tostring(L, -1));
 	lua_pop(L, 1);
 	return -1;
@@ -445,6 +461,7 @@ int oam_lua_call(struct oam_lua *h, const char *module, const char *what, int na
 	lua_insert(L, base);
 	h->err_file[0] = '\0';
 	h->err_line = 0;
+	h->err_id[0] = '\0';
 	h->traceback[0] = '\0';
 	h->insn_used = 0;
 	h->insn_hit = 0;
@@ -471,7 +488,10 @@ int oam_lua_call(struct oam_lua *h, const char *module, const char *what, int na
 		fill_err(err, "OAM603", h->err_file, h->err_line,
 			 "module '%s' exceeded its memory limit (%zu MiB) %s", module,
 			 h->mem_call_limit >> 20, what);
-	else
+	else if (h->err_id[0]) {
+		fill_err(err, h->err_id, h->err_file, h->err_line, "%s (%s)", msg, what);
+		oam_strlcpy(err->hint, h->err_hint, sizeof err->hint);
+	} else
 		fill_err(err, "OAM601", h->err_file, h->err_line, "module '%s' failed %s: %s", module, what, msg);
 	lua_gc(L, LUA_GCCOLLECT);
 	return -1;

@@ -170,7 +170,7 @@ static int read_module(struct oam_registry *r, struct oam_module *m, const char 
 {
 	static const char *const allowed[] = { "apiVersion", "kind", "name", "version", "description", "type",
 					       "schema", "appliesToWorkloads", "conflictsWith", "render",
-					       "validate", "ports", "containers", NULL };
+					       "validate", "ports", "containers", "overrides", NULL };
 	lua_State *L = r->lua->L;
 	int t = lua_gettop(L);
 	if (lua_type(L, t) != LUA_TTABLE) {
@@ -185,7 +185,7 @@ static int read_module(struct oam_registry *r, struct oam_module *m, const char 
 		for (int i = 0; k && allowed[i]; i++)
 			ok |= !strcmp(k, allowed[i]);
 		if (!ok) {
-			const char *close = k ? oam_closest(k, allowed, 13) : NULL;
+			const char *close = k ? oam_closest(k, allowed, 14) : NULL;
 			snprintf(err, errsize, "unknown field '%s' in the module table%s%s%s", k ? k : "?",
 				 close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
 			lua_pop(L, 1);

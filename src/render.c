@@ -345,6 +345,38 @@ static void report(struct oam_diags *d, const struct oam_err *err, const struct 
 		oam_diag_hint(e, "an endless loop? raise the limit with --lua-budget if the module really needs more");
 	else if (!strcmp(err->id, "OAM603"))
 		oam_diag_hint(e, "raise the limit with --lua-mem if the module really needs more");
+	else if (err->hint[0])
+		oam_diag_hint(e, "%s", err->hint);
+}
+
+/* Write tracking: who writes now (NULL: nobody tracked), and who emitted
+ * the objects of a list. */
+static void track_writer(struct oam_run *run, const struct oam_module *m, const char *name)
+{
+	lua_State *L = run->lua->L;
+	oam_lua_push_hostfn(run->lua, "track_writer");
+	if (m) {
+		lua_pushstring(L, name);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
+		lua_getfield(L, -1, "overrides");
+		lua_remove(L, -2);
+	} else {
+		lua_pushnil(L);
+		lua_pushnil(L);
+	}
+	lua_call(L, 2, 0);
+}
+
+static void track_emitted(struct oam_run *run, int list_idx, const char *name, int is_workload)
+{
+	lua_State *L = run->lua->L;
+	for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, list_idx); i <= n; i++) {
+		oam_lua_push_hostfn(run->lua, "track_emitted");
+		lua_rawgeti(L, list_idx, i);
+		lua_pushstring(L, name);
+		lua_pushboolean(L, is_workload);
+		lua_call(L, 3, 0);
+	}
 }
 
 /* A worker renders with its own registry: the same modules, loaded again
@@ -406,6 +438,8 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 		lua_rawgeti(L, outs_idx, i);
 		lua_rawseti(L, wl_idx, i + 1);
 	}
+	if (run->track)
+		track_emitted(run, wl_idx, w->name, 1);
 	lua_pushvalue(L, wl_idx);
 	lua_getfield(L, ctx_idx, "labels");
 	if (finish(run, out_idx, cluster_idx, w, what, d) < 0)
@@ -458,8 +492,12 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 		push_labels(L, in, "trait.oam.dev/type", tu->name);
 		lua_setfield(L, -2, "labels");
 		oam_schema_push(L, &m->schema, tu->props);
+		if (run->track)
+			track_writer(run, m, tu->name);
 		if (oam_lua_call(run->lua, m->name, twhat, 2, 1, &err) < 0) {
 			report(d, &err, m);
+			if (run->track)
+				track_writer(run, NULL, NULL);
 			goto fail;
 		}
 		if (split(run, 0, m, twhat, d) < 0)
@@ -471,12 +509,21 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 			lua_pushvalue(L, primary_idx);
 			lua_pushvalue(L, -3);
 			if (oam_lua_pcall_host(run->lua, 2, 0, &err) < 0) {
-				oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "trait '%s': invalid patch: %s", tu->name,
-					    err.msg);
+				if (err.id[0] && strcmp(err.id, "OAM601"))
+					report(d, &err, m);
+				else
+					oam_diag_at(d, OAM_SEV_ERROR, "OAM604", m->path, 0, 0, "trait '%s': invalid patch: %s",
+						    tu->name, err.msg);
+				if (run->track)
+					track_writer(run, NULL, NULL);
 				goto fail;
 			}
 		}
 		lua_pop(L, 1);
+		if (run->track) {
+			track_writer(run, NULL, NULL);
+			track_emitted(run, lua_gettop(L), tu->name, 0);
+		}
 		/* Trait outputs join the list later traits see, and the output. */
 		for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, -1); i <= n; i++) {
 			lua_rawgeti(L, -1, i);

@@ -21,6 +21,7 @@ struct oam_run {
 	int undeclared_params_warn;     /* OAM405 as a warning instead of an error */
 	struct oam_arena *scratch;      /* small allocations while rendering */
 	int worker;                     /* a render worker: own Lua state and registry */
+	int track;                      /* record who writes which field (write conflicts) */
 };
 
 /* Runs all checks; returns the number of errors found. */

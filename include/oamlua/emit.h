@@ -26,6 +26,9 @@ int oam_buf_write(const struct oam_buf *b, FILE *f);
 /* Emits every object of the Lua list at `idx` into `out`. Returns 0, or -1
  * with a message (naming the object and path of a bad value) in errbuf. */
 int oam_emit(lua_State *L, int idx, enum oam_format fmt, struct oam_buf *out, char *errbuf, size_t errsize);
+/* YAML with owner comments: the function at owners_fn maps an object to
+ * (table path -> module, emitting module); see --show-owners. */
+int oam_emit_owners(lua_State *L, int idx, int owners_fn, struct oam_buf *out, char *errbuf, size_t errsize);
 /* Emits one Lua value (any shape) as a YAML document. */
 int oam_emit_value_yaml(lua_State *L, int idx, struct oam_buf *out, char *errbuf, size_t errsize);
 

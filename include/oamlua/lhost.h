@@ -32,6 +32,8 @@ struct oam_lua {
 	/* where the last module error happened */
 	char err_file[256];
 	int err_line;
+	char err_id[12];                /* from a structured error, e.g. OAM605 */
+	char err_hint[384];
 	char traceback[2048];
 };
 

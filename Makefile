@@ -77,7 +77,10 @@ install: all
 	install -m 644 traits/*.lua $(DESTDIR)$(DATADIR)/traits/
 
 demo: all
-	sh examples/demo.sh
+	bash examples/demo.sh
+
+demo-stop: all
+	bash examples/demo-stop.sh
 
 clean-objs:
 	rm -rf build oamlua
@@ -87,5 +90,5 @@ clean: clean-objs
 help:
 	@echo "make [all|check|check-asan|install|bench|demo|clean|golden-accept]"
 
-.PHONY: all unit check check-asan golden-accept bench install demo clean clean-objs help
+.PHONY: all unit check check-asan golden-accept bench install demo demo-stop clean clean-objs help
 .DELETE_ON_ERROR:

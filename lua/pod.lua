@@ -8,6 +8,14 @@ local oam = ...
 local pairs, ipairs, type, tostring, next = pairs, ipairs, type, tostring, next
 local sfmt, smatch, sgsub = string.format, string.match, string.gsub
 
+-- On the podman target an emptyDir is a named volume shared by every pod
+-- that uses the name, so it gets the instance's name in front.
+local function volume_name(ctx, name)
+	if ctx.target == "podman" then return oam.name(ctx.name, name) end
+	return name
+end
+oam.volume_name = volume_name
+
 -- Name of the ConfigMap holding a container's config files.
 function oam.config_map_name(ctx, container)
 	return oam.name(ctx.name, container.name, "config")
@@ -26,25 +34,51 @@ local function config_key(path)
 	return k
 end
 
--- One ConfigMap per container that has config files; each file is a key,
--- mounted at its exact path with subPath, so the rest of the directory is
--- left alone.
+-- Where a container's config files go. On Kubernetes: one ConfigMap per
+-- container, each file mounted at its exact path with subPath, so the rest
+-- of its directory is left alone. podman (4.3) ignores subPath, so there:
+-- one ConfigMap per directory, mounted on the directory.
+local function config_groups(ctx, c)
+	local groups = {}
+	if not c.config or #c.config == 0 then return groups end
+	if ctx.target ~= "podman" then
+		local g = { name = oam.config_map_name(ctx, c), volume = oam.name(c.name, "config"), files = {} }
+		local seen = {}
+		for _, f in ipairs(c.config) do
+			local k = config_key(f.path)
+			while seen[k] do k = "x-" .. k end
+			seen[k] = true
+			g.files[#g.files + 1] = { key = k, value = f.value, mountPath = f.path, subPath = k }
+		end
+		groups[1] = g
+		return groups
+	end
+	local bydir = {}
+	for _, f in ipairs(c.config) do
+		local dir, base = smatch(f.path, "^(.*)/([^/]+)$")
+		if not dir or dir == "" then dir, base = "/", smatch(f.path, "([^/]+)$") or "file" end
+		local g = bydir[dir]
+		if not g then
+			local n = #groups
+			g = { dir = dir, files = {},
+				name = oam.name(ctx.name, c.name, "config", n > 0 and tostring(n) or nil),
+				volume = oam.name(ctx.name, c.name, "config", n > 0 and tostring(n) or nil) }
+			bydir[dir] = g
+			groups[#groups + 1] = g
+		end
+		g.files[#g.files + 1] = { key = base, value = f.value }
+	end
+	return groups
+end
+
+-- The ConfigMaps holding the containers' config files.
 function oam.config_maps(ctx, spec)
 	local out = {}
 	for _, c in ipairs(spec.containers or {}) do
-		if c.config and #c.config > 0 then
+		for _, g in ipairs(config_groups(ctx, c)) do
 			local data = {}
-			for _, f in ipairs(c.config) do
-				local k = config_key(f.path)
-				while data[k] ~= nil do k = "x-" .. k end
-				data[k] = f.value
-			end
-			out[#out + 1] = {
-				apiVersion = "v1",
-				kind = "ConfigMap",
-				metadata = { name = oam.config_map_name(ctx, c) },
-				data = data,
-			}
+			for _, f in ipairs(g.files) do data[f.key] = f.value end
+			out[#out + 1] = { apiVersion = "v1", kind = "ConfigMap", metadata = { name = g.name }, data = data }
 		end
 	end
 	return out
@@ -103,17 +137,33 @@ function oam.containers(ctx, spec)
 		if c.ports and #c.ports > 0 then
 			k.ports = oam.array()
 			for _, p in ipairs(c.ports) do
-				k.ports[#k.ports + 1] = { name = p.name, containerPort = p.containerPort, protocol = p.protocol or "TCP" }
+				local port = { name = p.name, containerPort = p.containerPort, protocol = p.protocol or "TCP" }
+				if ctx.target == "podman" then
+					-- One host: what a Service would expose is published on
+					-- the host, on the same port unless a trait moves it.
+					port.hostPort = p.containerPort
+					port.hostIP = ctx.publishAddress
+				end
+				k.ports[#k.ports + 1] = port
 			end
+		end
+		if ctx.target == "podman" then
+			-- Images are local there: never ask a registry first.
+			k.imagePullPolicy = "IfNotPresent"
 		end
 		k.resources = resources(c.resources)
 		local mounts = oam.array()
-		for _, f in ipairs(c.config or {}) do
-			mounts[#mounts + 1] = { name = oam.name(c.name, "config"), mountPath = f.path,
-				subPath = config_key(f.path), readOnly = true }
+		for _, g in ipairs(config_groups(ctx, c)) do
+			if g.dir then
+				mounts[#mounts + 1] = { name = g.volume, mountPath = g.dir, readOnly = true }
+			else
+				for _, f in ipairs(g.files) do
+					mounts[#mounts + 1] = { name = g.volume, mountPath = f.mountPath, subPath = f.subPath, readOnly = true }
+				end
+			end
 		end
 		for _, v in ipairs(c.resources and c.resources.volumes or {}) do
-			mounts[#mounts + 1] = { name = v.name, mountPath = v.mountPath,
+			mounts[#mounts + 1] = { name = volume_name(ctx, v.name), mountPath = v.mountPath,
 				readOnly = v.accessMode == "RO" or nil }
 		end
 		if #mounts > 0 then k.volumeMounts = mounts end
@@ -128,17 +178,16 @@ end
 function oam.volumes(ctx, spec)
 	local out, seen = oam.array(), {}
 	for _, c in ipairs(spec.containers or {}) do
-		if c.config and #c.config > 0 then
-			out[#out + 1] = { name = oam.name(c.name, "config"),
-				configMap = { name = oam.config_map_name(ctx, c) } }
+		for _, g in ipairs(config_groups(ctx, c)) do
+			out[#out + 1] = { name = g.volume, configMap = { name = g.name } }
 		end
 		for _, v in ipairs(c.resources and c.resources.volumes or {}) do
 			if not seen[v.name] then
 				seen[v.name] = true
 				if v.disk and v.disk.ephemeral then
-					out[#out + 1] = { name = v.name, emptyDir = { sizeLimit = oam.memory(v.disk.required) } }
+					out[#out + 1] = { name = volume_name(ctx, v.name), emptyDir = { sizeLimit = oam.memory(v.disk.required) } }
 				else
-					out[#out + 1] = { name = v.name, persistentVolumeClaim = {
+					out[#out + 1] = { name = volume_name(ctx, v.name), persistentVolumeClaim = {
 						claimName = oam.claim_name(ctx, v.name), readOnly = v.accessMode == "RO" or nil } }
 				end
 			end

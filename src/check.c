@@ -500,6 +500,11 @@ static void check_component(struct oam_run *run, struct oam_component *c, struct
 	}
 	const struct oam_module *m = c->workload;
 	size_t ncont = c->containers ? c->containers->u.seq.n : 0;
+	if (run->target && !oam_module_supports(m, run->target)) {
+		struct oam_err *e = oam_diag(d, OAM_SEV_ERROR, "OAM306", c->wtype_at,
+					     "%s: workload type '%s' cannot run on target '%s'", owner, m->name, run->target);
+		oam_diag_hint(e, "its module declares targets it renders for; 'oamlua workloads' lists them");
+	}
 	if (m->containers == OAM_RULE_REQUIRED && !ncont) {
 		struct oam_err *e = oam_diag(d, OAM_SEV_ERROR, "OAM412", c->containers ? c->containers : c->spec,
 					     "%s: workload type '%s' needs at least one container", owner, m->name);
@@ -824,6 +829,14 @@ static void check_traits(struct oam_run *run, struct oam_instance *in, struct va
 				oam_diag_hint(e, "a component instance may have only one configuration of each trait; merge the two");
 				break;
 			}
+		if (run->target && !oam_module_supports(tu->mod, run->target)) {
+			struct oam_err *e = oam_diag(d, run->skip_unsupported ? OAM_SEV_WARNING : OAM_SEV_ERROR, "OAM315",
+						     oam_map_get(tu->at, "name"), "%s: trait '%s' has no meaning on target '%s'%s",
+						     owner, tu->name, run->target, run->skip_unsupported ? ": skipped" : "");
+			if (!run->skip_unsupported)
+				oam_diag_hint(e, "remove it for this target, or pass --skip-unsupported-traits to render without it");
+			tu->skip = 1;
+		}
 		if (in->comp && in->comp->workload && !applies_to(tu->mod, in->comp->workload)) {
 			char list[300];
 			list_text(tu->mod->applies, tu->mod->napplies, list, sizeof list);
@@ -901,7 +914,7 @@ static void check_instance(struct oam_run *run, struct oam_app *a, struct oam_in
 	/* Traits' own rules need a sane instance to look at. */
 	if (in->ok)
 		for (size_t i = 0; i < in->ntraits; i++)
-			if (in->traits[i].ok && in->traits[i].mod->has_validate)
+			if (in->traits[i].ok && !in->traits[i].skip && in->traits[i].mod->has_validate)
 				run_validate(run, in, &in->traits[i], d, owner);
 	in->ok = d->nerrors == before && in->comp && in->comp->ok;
 }

@@ -54,6 +54,17 @@ int oam_cli_common_opt(const char *cmd, int opt, const char *arg, struct oam_opt
 	case OPT_LUA_MEM:
 		o->lua_mem_mib = parse_num(cmd, "--lua-mem", arg);
 		return 1;
+	case OPT_TARGET:
+		if (strcmp(arg, "kubernetes") && strcmp(arg, "podman"))
+			oam_die_usage(cmd, "unknown target '%s' (kubernetes or podman)", arg);
+		o->target = arg;
+		return 1;
+	case OPT_SKIP_UNSUPPORTED:
+		o->skip_unsupported = 1;
+		return 1;
+	case OPT_PUBLISH_ADDRESS:
+		o->publish_address = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -110,6 +121,9 @@ int oam_session_check(struct oam_session *s)
 	s->run.scratch = s->docs.arena;
 	s->run.track = getenv("OAMLUA_NO_TRACK") == NULL;   /* for measuring its cost */
 	s->run.namespace = o->namespace;
+	s->run.target = o->target ? o->target : "kubernetes";
+	s->run.skip_unsupported = o->skip_unsupported;
+	s->run.publish_address = o->publish_address ? o->publish_address : "127.0.0.1";
 	s->run.undeclared_params_warn = o->undeclared_params_warn;
 	oam_check(&s->run, &s->diags);
 	return s->diags.nerrors ? s->diags.exit_code : 0;

@@ -12,6 +12,7 @@ static const struct option list_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "module-path", required_argument, NULL, OPT_MODULE_PATH },
+	{ "target", required_argument, NULL, OPT_TARGET },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -82,6 +83,10 @@ static json_t *module_json(const struct oam_module *m)
 		json_object_set_new(o, "ports", json_string(rule_text(m->ports)));
 		json_object_set_new(o, "containers", json_string(rule_text(m->containers)));
 	}
+	json_t *tg = json_array();
+	for (size_t i = 0; i < m->ntargets; i++)
+		json_array_append_new(tg, json_string(m->targets[i]));
+	json_object_set_new(o, "targets", tg);
 	json_object_set_new(o, "schema", schema_json(&m->schema));
 	return o;
 }
@@ -139,14 +144,15 @@ static json_t *schema_json(const struct oam_schema *s)
 static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 {
 	static const char tusage[] =
-		"usage: oamlua traits [-o table|wide|json] [--module-path DIR]\n"
+		"usage: oamlua traits [-o table|wide|json] [--target T] [--module-path DIR]\n"
 		"\n"
 		"Lists the trait modules on the search path: name, version, the workload types\n"
 		"each applies to, the traits it conflicts with, and where it was loaded from\n"
 		"(a module loaded later shadows one with the same name: '(shadows …)').\n"
-		"Search path: built-ins, then $OAMLUA_PATH, then each --module-path.\n";
+		"Search path: built-ins, then $OAMLUA_PATH, then each --module-path.\n"
+		"--target podman lists only what can run on that target.\n";
 	static const char wusage[] =
-		"usage: oamlua workloads [-o table|wide|json] [--module-path DIR]\n"
+		"usage: oamlua workloads [-o table|wide|json] [--target T] [--module-path DIR]\n"
 		"\n"
 		"Lists the workload type modules on the search path: name, version, the\n"
 		"workloadType each implements, its rules for ports and containers, and where\n"
@@ -162,7 +168,7 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 	struct oam_module **mods = malloc((s.reg.n + 1) * sizeof *mods);
 	size_t n = 0;
 	for (size_t i = 0; mods && i < s.reg.n; i++)
-		if (s.reg.mods[i]->kind == kind)
+		if (s.reg.mods[i]->kind == kind && (!o.target || oam_module_supports(s.reg.mods[i], o.target)))
 			mods[n++] = s.reg.mods[i];
 	if (n)
 		qsort(mods, n, sizeof *mods, cmp_mod);
@@ -292,7 +298,9 @@ int cmd_explain(int argc, char **argv)
 		char a[512], c[512];
 		join(a, sizeof a, m->applies, m->napplies, "*");
 		join(c, sizeof c, m->conflicts, m->nconflicts, "(none)");
-		printf("APPLIES TO:     %s\nCONFLICTS WITH: %s\n\nPROPERTIES:\n", a, c);
+		char tg[128];
+		join(tg, sizeof tg, m->targets, m->ntargets, "kubernetes");
+		printf("APPLIES TO:     %s\nCONFLICTS WITH: %s\nTARGETS:        %s\n\nPROPERTIES:\n", a, c, tg);
 	} else {
 		printf("TYPE:       %s\nPORTS:      %s\nCONTAINERS: %s\n\nWORKLOAD SETTINGS:\n", m->type ? m->type : m->name,
 		       rule_text(m->ports), rule_text(m->containers));

@@ -30,6 +30,12 @@ static const char render_usage[] =
 	"  -R, --recursive           descend into directories given with -f\n"
 	"  -o, --output FORMAT       yaml (a --- stream, default), json (a v1 List), name\n"
 	"  -n, --namespace NS        set metadata.namespace on namespaced objects\n"
+	"      --target T            kubernetes (default) or podman: what the modules render\n"
+	"                            for; a trait with no meaning there is an error\n"
+	"      --skip-unsupported-traits\n"
+	"                            leave out, with a warning, traits the target cannot run\n"
+	"      --publish-address IP  podman: the host address ports are published on\n"
+	"                            (default 127.0.0.1)\n"
 	"      --module-path DIR     load workload and trait modules from DIR (repeatable;\n"
 	"                            shadows built-ins and $OAMLUA_PATH)\n"
 	"      --allow-undeclared-params\n"
@@ -56,6 +62,9 @@ static const char validate_usage[] =
 	"  -f, --filename FILE       input file, directory or - (repeatable)\n"
 	"  -R, --recursive           descend into directories\n"
 	"  -o, --output FORMAT       text (default, on stderr) or json (on stdout)\n"
+	"      --target T            check for kubernetes (default) or podman\n"
+	"      --skip-unsupported-traits\n"
+	"                            traits the target cannot run are warnings\n"
 	"      --module-path DIR     extra module directory (repeatable)\n"
 	"      --allow-undeclared-params\n"
 	"                            undeclared parameterValues are warnings\n"
@@ -78,6 +87,9 @@ static const struct option long_opts[] = {
 	{ "lua-budget", required_argument, NULL, OPT_LUA_BUDGET },
 	{ "lua-mem", required_argument, NULL, OPT_LUA_MEM },
 	{ "show-owners", no_argument, NULL, 'W' },
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "skip-unsupported-traits", no_argument, NULL, OPT_SKIP_UNSUPPORTED },
+	{ "publish-address", required_argument, NULL, OPT_PUBLISH_ADDRESS },
 	{ NULL, 0, NULL, 0 }
 };
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "oamlua/cli.h"
+#include "oamlua/podman.h"
 
 struct command {
 	const char *name;
@@ -12,6 +13,26 @@ struct command {
 };
 
 static int cmd_help(int argc, char **argv);
+
+/* Commands that act on a target other than Kubernetes: `--target podman`
+ * sends them here. */
+static const struct command podman_commands[] = {
+	{ "apply", cmd_podman_apply, NULL },
+	{ "delete", cmd_podman_delete, NULL },
+	{ "status", cmd_podman_status, NULL },
+	{ NULL, NULL, NULL }
+};
+
+static int wants_podman(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--target=podman"))
+			return 1;
+		if (!strcmp(argv[i], "--target") && i + 1 < argc && !strcmp(argv[i + 1], "podman"))
+			return 1;
+	}
+	return 0;
+}
 
 static const struct command commands[] = {
 	{ "render", cmd_render, "render OAM documents to Kubernetes manifests (offline)" },
@@ -82,9 +103,17 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(1, argv + 1);
+	if (wants_podman(argc - 1, argv + 1))
+		for (const struct command *c = podman_commands; c->name; c++)
+			if (!strcmp(c->name, argv[1]))
+				return c->fn(argc - 1, argv + 1);
 	for (const struct command *c = commands; c->name; c++)
 		if (!strcmp(c->name, argv[1]))
 			return c->fn(argc - 1, argv + 1);
+	for (const struct command *c = podman_commands; c->name; c++)
+		if (!strcmp(c->name, argv[1]))
+			oam_die_usage(NULL, "'%s' needs a target: --target podman (Kubernetes support is not built in yet)",
+				      argv[1]);
 	const char *names[16];
 	size_t n = 0;
 	for (const struct command *c = commands; c->name; c++)

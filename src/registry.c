@@ -89,6 +89,14 @@ struct oam_module *oam_registry_workload(const struct oam_registry *r, const cha
 	return NULL;
 }
 
+int oam_module_supports(const struct oam_module *m, const char *target)
+{
+	for (size_t i = 0; i < m->ntargets; i++)
+		if (!strcmp(m->targets[i], target))
+			return 1;
+	return 0;
+}
+
 size_t oam_registry_names(const struct oam_registry *r, enum oam_modkind kind, const char **out, size_t max)
 {
 	size_t n = 0;
@@ -170,7 +178,7 @@ static int read_module(struct oam_registry *r, struct oam_module *m, const char 
 {
 	static const char *const allowed[] = { "apiVersion", "kind", "name", "version", "description", "type",
 					       "schema", "appliesToWorkloads", "conflictsWith", "render",
-					       "validate", "ports", "containers", "overrides", NULL };
+					       "validate", "ports", "containers", "overrides", "targets", NULL };
 	lua_State *L = r->lua->L;
 	int t = lua_gettop(L);
 	if (lua_type(L, t) != LUA_TTABLE) {
@@ -185,7 +193,7 @@ static int read_module(struct oam_registry *r, struct oam_module *m, const char 
 		for (int i = 0; k && allowed[i]; i++)
 			ok |= !strcmp(k, allowed[i]);
 		if (!ok) {
-			const char *close = k ? oam_closest(k, allowed, 14) : NULL;
+			const char *close = k ? oam_closest(k, allowed, 15) : NULL;
 			snprintf(err, errsize, "unknown field '%s' in the module table%s%s%s", k ? k : "?",
 				 close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
 			lua_pop(L, 1);
@@ -268,6 +276,18 @@ static int read_module(struct oam_registry *r, struct oam_module *m, const char 
 			return -1;
 		}
 	}
+	if (string_list(r, L, t, "targets", &m->targets, &m->ntargets, err, errsize) < 0)
+		return -1;
+	if (!m->targets) {
+		static const char *k8s[] = { "kubernetes" };
+		m->targets = k8s;
+		m->ntargets = 1;
+	}
+	for (size_t i = 0; i < m->ntargets; i++)
+		if (strcmp(m->targets[i], "kubernetes") && strcmp(m->targets[i], "podman")) {
+			snprintf(err, errsize, "unknown target '%s' in 'targets' (kubernetes, podman)", m->targets[i]);
+			return -1;
+		}
 	lua_getfield(L, t, "schema");
 	char serr[300];
 	int rc = oam_schema_from_lua(L, -1, r->arena, &m->schema, serr, sizeof serr);

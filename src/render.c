@@ -164,7 +164,8 @@ static void build_ctx(struct oam_run *run, struct oam_instance *in)
 	setstr(L, "namespace", run->namespace);
 	setstr(L, "workloadType", c->workload->name);
 	setstr(L, "workloadTypeFull", c->workload->type ? c->workload->type : c->workload->name);
-	setstr(L, "target", "kubernetes");
+	setstr(L, "target", run->target ? run->target : "kubernetes");
+	setstr(L, "publishAddress", run->publish_address);
 	setstr(L, "oamluaVersion", OAM_VERSION);
 	push_labels(L, in, "workload.oam.dev/type", c->workload->name);
 	for (size_t i = 0; i < in->nscopes; i++) {
@@ -462,6 +463,8 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 	/* Traits, in the order listed. */
 	for (size_t t = 0; t < in->ntraits; t++) {
 		struct oam_trait_use *tu = &in->traits[t];
+		if (tu->skip)
+			continue;
 		const struct oam_module *m = module_for(run, tu->mod);
 		if (!m) {
 			oam_diag_at(d, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "trait module '%s' missing in a render worker",

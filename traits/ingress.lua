@@ -20,6 +20,9 @@ return {
 	version = "1.0.0",
 	description = "Routes external HTTP(S) traffic for a host and path to the component (Ingress)",
 	appliesToWorkloads = { "Server", "SingletonServer" },
+	-- The same binding means something on both targets: an Ingress on a
+	-- cluster, a host port on a single podman host.
+	targets = { "kubernetes", "podman" },
 	schema = {
 		hostname = { type = "string", required = true, description = "Host name to route, e.g. app.example.com" },
 		path = { type = "string", default = "/", description = "URL path prefix to route" },
@@ -30,6 +33,8 @@ return {
 		tlsHosts = { type = "string", description = "Comma-separated host names the TLS certificate covers" },
 		tlsSecretName = { type = "string", description = "Secret holding the TLS certificate and key" },
 		ingressClassName = { type = "string", description = "IngressClass to use (default: the cluster's)" },
+		hostPort = { type = "integer", min = 1, max = 65535,
+			description = "podman: host port that serves the route (default: the servicePort)" },
 	},
 
 	validate = function(ctx, props)
@@ -44,6 +49,21 @@ return {
 
 	render = function(ctx, props)
 		local port = props.servicePort or ctx.ports[1].containerPort
+		if ctx.target == "podman" then
+			-- No ingress controller on one host: publish the service port
+			-- on the chosen host port instead (the workload published it on
+			-- the same number already).
+			local containers = ctx.output.spec.template.spec.containers
+			for i, c in ipairs(containers) do
+				for j, p in ipairs(c.ports or {}) do
+					if p.containerPort == port then
+						oam.set(ctx.output, string.format("spec.template.spec.containers[%d].ports[%d].hostPort", i - 1, j - 1),
+							props.hostPort or port)
+					end
+				end
+			end
+			return nil
+		end
 		local ing = {
 			apiVersion = "networking.k8s.io/v1",
 			kind = "Ingress",

@@ -26,6 +26,7 @@ return {
 	version = "1.0.0",
 	description = "Creates the PersistentVolumeClaim for a component volume (PersistentVolumeClaim)",
 	appliesToWorkloads = { "*" },
+	targets = { "kubernetes", "podman" },
 	schema = {
 		volumeName = { type = "string", required = true, description = "Name of the component volume to back" },
 		storageClass = { type = "string", description = "StorageClass of the claim (default: the cluster's)" },
@@ -45,6 +46,15 @@ return {
 
 	render = function(ctx, props)
 		local v = find_volume(ctx, props.volumeName)
+		if ctx.target == "podman" then
+			-- A claim is a named volume there, created by the pod that uses it.
+			return { outputs = { {
+				apiVersion = "v1", kind = "PersistentVolumeClaim",
+				metadata = { name = oam.claim_name(ctx, v.name) },
+				spec = { accessModes = { "ReadWriteOnce" },
+					resources = { requests = { storage = oam.memory(v.disk and v.disk.required or "1Gi") } } },
+			} } }
+		end
 		local mode = "ReadWriteOnce"
 		if v.accessMode == "RO" then mode = "ReadOnlyMany"
 		elseif v.sharingPolicy == "Shared" then mode = "ReadWriteMany" end

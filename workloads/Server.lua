@@ -10,6 +10,7 @@ return {
 	description = "Replicable long-running service with a network endpoint (Deployment + Service)",
 	ports = "required",
 	containers = "required",
+	targets = { "kubernetes", "podman" },
 
 	render = function(ctx, spec)
 		local deployment = {
@@ -22,7 +23,8 @@ return {
 			},
 		}
 		local outputs = oam.config_maps(ctx, spec)
-		outputs[#outputs + 1] = oam.service(ctx, spec)
+		-- On podman the ports are published on the host instead of a Service.
+		if ctx.target ~= "podman" then outputs[#outputs + 1] = oam.service(ctx, spec) end
 		return { output = deployment, outputs = outputs }
 	end,
 }

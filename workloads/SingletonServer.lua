@@ -10,8 +10,16 @@ return {
 	description = "Single-replica long-running service with a network endpoint (StatefulSet + Service)",
 	ports = "required",
 	containers = "required",
+	targets = { "kubernetes", "podman" },
 
 	render = function(ctx, spec)
+		if ctx.target == "podman" then
+			-- podman runs Deployments, not StatefulSets: one replica of one.
+			return { output = {
+				apiVersion = "apps/v1", kind = "Deployment", metadata = { name = ctx.name },
+				spec = { replicas = 1, selector = oam.selector(ctx), template = oam.pod_template(ctx, spec) },
+			}, outputs = oam.config_maps(ctx, spec) }
+		end
 		local sts = {
 			apiVersion = "apps/v1",
 			kind = "StatefulSet",

@@ -9,8 +9,16 @@ return {
 	description = "Single-replica long-running process without a network endpoint (StatefulSet)",
 	ports = "forbidden",
 	containers = "required",
+	targets = { "kubernetes", "podman" },
 
 	render = function(ctx, spec)
+		if ctx.target == "podman" then
+			-- podman runs Deployments, not StatefulSets: one replica of one.
+			return { output = {
+				apiVersion = "apps/v1", kind = "Deployment", metadata = { name = ctx.name },
+				spec = { replicas = 1, selector = oam.selector(ctx), template = oam.pod_template(ctx, spec) },
+			}, outputs = oam.config_maps(ctx, spec) }
+		end
 		return {
 			output = {
 				apiVersion = "apps/v1",

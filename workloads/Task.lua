@@ -9,8 +9,16 @@ return {
 	version = "1.0.0",
 	description = "Replicable run-to-completion job (Job)",
 	containers = "required",
+	targets = { "kubernetes", "podman" },
 
 	render = function(ctx, spec)
+		if ctx.target == "podman" then
+			-- podman plays Pods, not Jobs: one pod that is not restarted.
+			local t = oam.pod_template(ctx, spec, { restartPolicy = "Never" })
+			return { output = { apiVersion = "v1", kind = "Pod",
+				metadata = { name = ctx.name, labels = t.metadata.labels, annotations = t.metadata.annotations },
+				spec = t.spec }, outputs = oam.config_maps(ctx, spec) }
+		end
 		return {
 			output = {
 				apiVersion = "batch/v1",

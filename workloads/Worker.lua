@@ -9,6 +9,7 @@ return {
 	description = "Replicable long-running process without a network endpoint (Deployment)",
 	ports = "forbidden",
 	containers = "required",
+	targets = { "kubernetes", "podman" },
 
 	render = function(ctx, spec)
 		return {

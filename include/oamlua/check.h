@@ -22,6 +22,9 @@ struct oam_run {
 	struct oam_arena *scratch;      /* small allocations while rendering */
 	int worker;                     /* a render worker: own Lua state and registry */
 	int track;                      /* record who writes which field (write conflicts) */
+	const char *target;             /* "kubernetes" or "podman" */
+	int skip_unsupported;           /* traits without the target are skipped, with a warning */
+	const char *publish_address;    /* podman: the host address ports are published on */
 };
 
 /* Runs all checks; returns the number of errors found. */

@@ -25,6 +25,9 @@ struct oam_opts {
 	int undeclared_params_warn;
 	long long lua_budget;           /* 0 = default */
 	long long lua_mem_mib;          /* 0 = default */
+	const char *target;             /* --target: "kubernetes" (default) or "podman" */
+	int skip_unsupported;           /* --skip-unsupported-traits */
+	const char *publish_address;    /* --publish-address (podman): host IP for published ports */
 };
 
 /* The state of one run; owns everything it holds. */
@@ -42,7 +45,8 @@ struct oam_session {
 /* Long options shared by commands; `common_opt` handles one of them and
  * returns 1 if it was one. Commands append their own. */
 enum {
-	OPT_MODULE_PATH = 1000, OPT_ALLOW_UNDECLARED, OPT_LUA_BUDGET, OPT_LUA_MEM, OPT_HELP
+	OPT_MODULE_PATH = 1000, OPT_ALLOW_UNDECLARED, OPT_LUA_BUDGET, OPT_LUA_MEM, OPT_HELP, OPT_TARGET,
+	OPT_SKIP_UNSUPPORTED, OPT_PUBLISH_ADDRESS
 };
 int oam_cli_common_opt(const char *cmd, int opt, const char *arg, struct oam_opts *o);
 

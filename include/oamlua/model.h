@@ -41,6 +41,7 @@ struct oam_trait_use {
 	const struct oam_node *at;              /* the binding map */
 	const struct oam_node *props;           /* properties map, or NULL */
 	struct oam_module *mod;
+	int skip;                               /* not rendered: no meaning on the target */
 	int ok;
 };
 

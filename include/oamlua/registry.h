@@ -28,6 +28,8 @@ struct oam_module {
 	size_t nconflicts;
 	enum oam_rule ports;            /* workloads: container ports */
 	enum oam_rule containers;       /* workloads: containers */
+	const char **targets;           /* where it can render: "kubernetes", "podman" */
+	size_t ntargets;
 	struct oam_schema schema;       /* trait properties / workload settings */
 	int has_validate;
 	int ref;                        /* Lua registry reference to the module table */
@@ -52,6 +54,8 @@ int oam_registry_load(struct oam_registry *r, const char *const *extra, struct o
 struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modkind kind, const char *name);
 /* A workloadType as written: "core.oam.dev/v1alpha1.Server" or "Server". */
 struct oam_module *oam_registry_workload(const struct oam_registry *r, const char *wtype);
+/* Whether a module renders for a target. */
+int oam_module_supports(const struct oam_module *m, const char *target);
 /* Names of all modules of a kind (for suggestions); returns the count. */
 size_t oam_registry_names(const struct oam_registry *r, enum oam_modkind kind, const char **out, size_t max);
 

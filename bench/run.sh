@@ -248,6 +248,10 @@ END {
 }' "$RESULTS" | tee "$OUT/table.txt"
 
 say ""
+# The podman target: from apply to the first successful responses (issue 7).
+bash bench/podman.sh "$OAMLUA" 10 | tee "$OUT/podman.txt"
+
+say ""
 say "(raw numbers: $RESULTS; outputs and stderr under $OUT/n<N>/)"
 if [ "$broken" != 0 ]; then
     warn "something is broken: see the BROKEN lines above"

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/podman/lib.sh
 export LC_ALL=C
 unset OAMLUA_PATH
-N=16
+N=18
 if ! reason=$(pm_available); then
 	echo "1..$N # skip $reason"
 	exit 0
@@ -142,6 +142,12 @@ t "--dry-run=client prints what would be played, with the render hash" '[ $rc = 
 
 ./oamlua status --target podman pmtest > "$tmp/status" 2>&1; rc=$?
 t "status shows the running pod and its published port" '[ $rc = 0 ] && grep -q "pm-web .*Running .*127.0.0.1:$port->$port/tcp" "$tmp/status"'
+
+# Without a socket to use, oamlua starts a private podman service for the run
+# and stops it after; the pods keep running.
+env -u OAMLUA_PODMAN_SOCKET -u CONTAINER_HOST ./oamlua status --target podman -v pmtest > "$tmp/own" 2> "$tmp/own.err"; rc=$?
+t "with no service running, oamlua starts its own for the run" '[ $rc = 0 ] && grep -q "starting a private podman service" "$tmp/own.err" && grep -q "pm-web .*Running" "$tmp/own"'
+t "and stops it afterwards, leaving the pods running" '! pgrep -f "system service --time=0 unix:///tmp/oamlua-podman" > /dev/null && [ "$(get env.txt)" = "hello again" ]'
 
 ./oamlua delete --target podman pmtest > "$tmp/del" 2>&1; rc=$?
 t "delete removes the application's pods" '[ $rc = 0 ] && grep -q "^pod/pm-web-pod-0 deleted$" "$tmp/del" && [ -z "$(pods pmtest)" ] && pods pmother | grep -q pmother-pod'

@@ -700,6 +700,27 @@ static int app_names(struct oam_session *s, struct oam_opts *o, int argc, char *
 	return 0;
 }
 
+/* What delete and status share: flags, the application names, a service. */
+static int begin(const char *cmd, const char *usage, int argc, char **argv, struct oam_opts *o, struct pflags *pf,
+		 struct oam_session *s, struct oam_podman *p, const char ***names, int *n)
+{
+	int rc, first = parse(cmd, usage, argc, argv, o, pf);
+	p->verbose = o->verbose;
+	if (first == argc && !o->nfiles)
+		oam_die_usage(cmd, "name the applications, or give -f FILE");
+	if ((rc = oam_session_start(s, o)))
+		return rc;
+	if ((rc = app_names(s, o, argc, argv, first, names, n))) {
+		oam_session_report(s);
+		return rc;
+	}
+	if (oam_podman_connect(p, pf->socket, 0, &s->diags) < 0) {
+		oam_session_report(s);
+		return OAM_EXIT_CLUSTER;
+	}
+	return 0;
+}
+
 int cmd_podman_delete(int argc, char **argv)
 {
 	struct oam_opts o = { 0 };
@@ -708,21 +729,9 @@ int cmd_podman_delete(int argc, char **argv)
 	struct oam_podman p = { 0 };
 	const char **names = NULL;
 	int n = 0, rc;
-	int first = parse("delete", delete_usage, argc, argv, &o, &pf);
-	p.verbose = o.verbose;
-	if (first == argc && !o.nfiles)
-		oam_die_usage("delete", "name the applications to delete, or give -f FILE");
-	if ((rc = oam_session_start(&s, &o)))
+	rc = begin("delete", delete_usage, argc, argv, &o, &pf, &s, &p, &names, &n);
+	if (rc)
 		goto out;
-	if ((rc = app_names(&s, &o, argc, argv, first, &names, &n))) {
-		oam_session_report(&s);
-		goto out;
-	}
-	if (oam_podman_connect(&p, pf.socket, 0, &s.diags) < 0) {
-		oam_session_report(&s);
-		rc = OAM_EXIT_CLUSTER;
-		goto out;
-	}
 	for (int a = 0; a < n; a++) {
 		char label[400];
 		int count = 0;
@@ -759,21 +768,9 @@ int cmd_podman_status(int argc, char **argv)
 	struct oam_podman p = { 0 };
 	const char **names = NULL;
 	int n = 0, rc, all_ok = 1;
-	int first = parse("status", status_usage, argc, argv, &o, &pf);
-	p.verbose = o.verbose;
-	if (first == argc && !o.nfiles)
-		oam_die_usage("status", "name the applications, or give -f FILE");
-	if ((rc = oam_session_start(&s, &o)))
+	rc = begin("status", status_usage, argc, argv, &o, &pf, &s, &p, &names, &n);
+	if (rc)
 		goto out;
-	if ((rc = app_names(&s, &o, argc, argv, first, &names, &n))) {
-		oam_session_report(&s);
-		goto out;
-	}
-	if (oam_podman_connect(&p, pf.socket, 0, &s.diags) < 0) {
-		oam_session_report(&s);
-		rc = OAM_EXIT_CLUSTER;
-		goto out;
-	}
 	printf("%-12s %-24s %-28s %-10s %s\n", "APPLICATION", "COMPONENT", "POD", "STATUS", "PUBLISHED");
 	for (int a = 0; a < n; a++) {
 		char label[400];

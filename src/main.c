@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "oamlua/cli.h"
+#include "oamlua/docs.h"
 #include "oamlua/podman.h"
 
 struct command {
@@ -40,6 +41,7 @@ static const struct command commands[] = {
 	{ "traits", cmd_traits, "list trait modules" },
 	{ "workloads", cmd_workloads, "list workload type modules" },
 	{ "explain", cmd_explain, "describe a trait or workload type and its properties" },
+	{ "docs", cmd_docs, "write the Markdown reference of every workload type and trait" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "show help for a command" },
 	{ NULL, NULL, NULL }

@@ -1,0 +1,123 @@
+-- init-container: runs a container to completion before the component's
+-- containers start (fetch data, wait for a dependency, run a migration).
+-- It is appended after any init containers the pod already has, and they
+-- run in that order. To hand files to the main containers, mount a volume
+-- they share, e.g. an ephemeral component volume (an emptyDir).
+
+-- A DNS-1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends. (Local:
+-- oam.is_dns_label's pattern puts "?" after a group, which Lua patterns do
+-- not support, so it refuses every valid name.)
+local function is_dns_label(s)
+	return #s >= 1 and #s <= 63 and s:find("^[a-z0-9]") ~= nil and s:find("[a-z0-9]$") ~= nil
+		and not s:find("[^a-z0-9%-]")
+end
+
+-- The pod template of the workload object: Deployment, StatefulSet, Job
+-- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
+local function pod_template_path(obj)
+	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
+	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
+	oam.fail("%s '%s' has no pod template", tostring(obj.kind), tostring(obj.metadata.name))
+end
+
+-- Resources without the maps that were not given (a missing object
+-- property arrives as {}); nil when nothing is left.
+local function resources(res)
+	local r = {}
+	for _, kind in ipairs({ "requests", "limits" }) do
+		if next(res[kind]) ~= nil then r[kind] = oam.copy(res[kind]) end
+	end
+	return next(r) ~= nil and r or nil
+end
+
+local function quantity_problems(res, problems)
+	for _, kind in ipairs({ "requests", "limits" }) do
+		for _, r in ipairs({ "cpu", "memory" }) do
+			local q = res[kind][r]
+			local ok, why = true, nil
+			if q ~= nil then ok, why = oam.parse_quantity(q) end
+			if not ok then
+				problems[#problems + 1] = { property = "resources", message = string.format("%s.%s: %s", kind, r, why) }
+			end
+		end
+	end
+end
+
+local QUANTITIES = { type = "object", properties = {
+	cpu = { type = "string", description = "CPU, e.g. \"100m\" or \"0.5\"" },
+	memory = { type = "string", description = "Memory, e.g. \"64Mi\"" },
+} }
+
+return {
+	apiVersion = "oamlua/v1",
+	kind = "Trait",
+	name = "init-container",
+	version = "1.0.0",
+	description = "Runs a container to completion before the component's containers start",
+	appliesToWorkloads = { "Server", "SingletonServer", "Worker", "SingletonWorker", "Task", "SingletonTask" },
+	conflictsWith = {},
+	schema = {
+		name = { type = "string", required = true, description = "Container name (not one of the component's)" },
+		image = { type = "string", required = true, description = "Container image" },
+		imagePullPolicy = { type = "string", enum = { "Always", "IfNotPresent", "Never" },
+			description = "When to pull the image (default: the cluster's rule)" },
+		command = { type = "array", items = { type = "string" }, description = "Entrypoint (default: the image's)" },
+		args = { type = "array", items = { type = "string" }, description = "Arguments to the entrypoint" },
+		env = { type = "array", description = "Environment variables",
+			items = { type = "object", properties = {
+				name = { type = "string", required = true, description = "Variable name" },
+				value = { type = "string", required = true, description = "Value" },
+			} } },
+		volumeMounts = { type = "array", description = "Pod volumes to mount (a component volume, or one a mount trait added)",
+			items = { type = "object", properties = {
+				name = { type = "string", required = true, description = "Volume name" },
+				mountPath = { type = "string", required = true, description = "Where to mount it" },
+				subPath = { type = "string", description = "Mount only this path of the volume" },
+				readOnly = { type = "boolean", default = false, description = "Mount read-only" },
+			} } },
+		resources = { type = "object", description = "Compute resources of the init container",
+			properties = { requests = QUANTITIES, limits = QUANTITIES } },
+	},
+
+	validate = function(ctx, props)
+		local problems = {}
+		if not is_dns_label(props.name) then
+			problems[#problems + 1] = { property = "name", message = string.format(
+				"'%s' is not a valid container name (a DNS label: lowercase letters, digits, '-')", props.name) }
+		end
+		for _, c in ipairs(ctx.spec.containers or {}) do
+			if c.name == props.name then
+				problems[#problems + 1] = { property = "name", message = string.format(
+					"the component already has a container '%s': choose another name", props.name) }
+			end
+		end
+		quantity_problems(props.resources, problems)
+		return problems
+	end,
+
+	render = function(ctx, props)
+		local pod = pod_template_path(ctx.output) .. ".spec"
+		local have = {}
+		for _, v in ipairs(oam.get(ctx.output, pod .. ".volumes") or {}) do have[v.name] = true end
+		local mounts
+		for _, m in ipairs(props.volumeMounts or {}) do
+			if not have[m.name] then
+				local names = oam.sorted_keys(have)
+				oam.fail("volumeMounts: the pod has no volume '%s' (%s)", m.name,
+					#names > 0 and "its volumes: " .. table.concat(names, ", ") or "it has none")
+			end
+			mounts = mounts or oam.array()
+			mounts[#mounts + 1] = { name = m.name, mountPath = m.mountPath, subPath = m.subPath, readOnly = m.readOnly or nil }
+		end
+		oam.merge_by_key(ctx.output, pod .. ".initContainers", "name", { {
+			name = props.name,
+			image = props.image,
+			imagePullPolicy = props.imagePullPolicy,
+			command = props.command,
+			args = props.args,
+			env = props.env,
+			volumeMounts = mounts,
+			resources = resources(props.resources),
+		} })
+	end,
+}

@@ -441,14 +441,21 @@ function oam.name(...)
 	return s
 end
 
+-- A DNS-1123 label: 1-63 of [a-z0-9-], starting and ending alphanumeric.
+-- (Lua patterns have no optional groups, hence the explicit checks.)
+local function dns_label(s)
+	return #s >= 1 and #s <= 63 and smatch(s, "^[a-z0-9-]+$") ~= nil
+		and smatch(s, "^[a-z0-9]") ~= nil and smatch(s, "[a-z0-9]$") ~= nil
+end
+
 function oam.is_dns_label(s)
-	return type(s) == "string" and #s >= 1 and #s <= 63 and smatch(s, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") ~= nil
+	return type(s) == "string" and dns_label(s)
 end
 
 function oam.is_dns_subdomain(s)
 	if type(s) ~= "string" or #s < 1 or #s > 253 then return false end
 	for part in (s .. "."):gmatch("([^.]*)%.") do
-		if not smatch(part, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$") then return false end
+		if not dns_label(part) then return false end
 	end
 	return true
 end

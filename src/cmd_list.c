@@ -181,30 +181,38 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 		json_decref(a);
 	} else {
 		int wide = o.output && !strcmp(o.output, "wide");
-		if (kind == OAM_MOD_TRAIT)
-			printf("%-16s %-8s %-34s %-22s %s\n", "NAME", "VERSION", "APPLIES-TO", "CONFLICTS-WITH",
-			       wide ? "SOURCE / DESCRIPTION" : "SOURCE");
-		else
-			printf("%-16s %-8s %-38s %-9s %s\n", "NAME", "VERSION", "TYPE", "PORTS",
-			       wide ? "SOURCE / DESCRIPTION" : "SOURCE");
-		for (size_t i = 0; i < n; i++) {
+		/* Column widths from the content, so long lists stay aligned. */
+		int wn = 4, wv = 7, wa = 10, wc = 14;
+		char (*ap)[512] = calloc(n ? n : 1, sizeof *ap), (*cp)[512] = calloc(n ? n : 1, sizeof *cp);
+		for (size_t i = 0; ap && cp && i < n; i++) {
 			struct oam_module *m = mods[i];
-			char a[512], c[512], src[1024];
+			if (kind == OAM_MOD_TRAIT) {
+				join(ap[i], sizeof ap[i], m->applies, m->napplies, "*");
+				join(cp[i], sizeof cp[i], m->conflicts, m->nconflicts, "-");
+			} else {
+				snprintf(ap[i], sizeof ap[i], "%s", m->type ? m->type : m->name);
+				snprintf(cp[i], sizeof cp[i], "%s", rule_text(m->ports));
+			}
+			wn = (int)strlen(m->name) > wn ? (int)strlen(m->name) : wn;
+			wv = (int)strlen(m->version) > wv ? (int)strlen(m->version) : wv;
+			wa = (int)strlen(ap[i]) > wa ? (int)strlen(ap[i]) : wa;
+			wc = (int)strlen(cp[i]) > wc ? (int)strlen(cp[i]) : wc;
+		}
+		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, "NAME", wv, "VERSION", wa, kind == OAM_MOD_TRAIT ? "APPLIES-TO" : "TYPE",
+		       wc, kind == OAM_MOD_TRAIT ? "CONFLICTS-WITH" : "PORTS", wide ? "SOURCE / DESCRIPTION" : "SOURCE");
+		for (size_t i = 0; ap && cp && i < n; i++) {
+			struct oam_module *m = mods[i];
+			char src[1024];
 			if (m->shadows)
 				snprintf(src, sizeof src, "%s (shadows %s)", m->path, m->shadows);
 			else
 				snprintf(src, sizeof src, "%s", m->builtin ? "builtin" : m->path);
-			if (kind == OAM_MOD_TRAIT) {
-				join(a, sizeof a, m->applies, m->napplies, "*");
-				join(c, sizeof c, m->conflicts, m->nconflicts, "-");
-				printf("%-16s %-8s %-34s %-22s %s\n", m->name, m->version, a, c, src);
-			} else {
-				printf("%-16s %-8s %-38s %-9s %s\n", m->name, m->version, m->type ? m->type : m->name,
-				       rule_text(m->ports), src);
-			}
+			printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, m->name, wv, m->version, wa, ap[i], wc, cp[i], src);
 			if (wide)
 				printf("    %s\n", m->description);
 		}
+		free(ap);
+		free(cp);
 	}
 	free(mods);
 	rc = oam_finish_stdout();

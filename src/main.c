@@ -116,9 +116,9 @@ int main(int argc, char **argv)
 		if (!strcmp(c->name, argv[1]))
 			oam_die_usage(NULL, "'%s' needs a target: --target podman (Kubernetes support is not built in yet)",
 				      argv[1]);
-	const char *names[16];
+	const char *names[64];
 	size_t n = 0;
-	for (const struct command *c = commands; c->name; c++)
+	for (const struct command *c = commands; c->name && n < 64; c++)
 		names[n++] = c->name;
 	const char *close = oam_closest(argv[1], names, n);
 	if (close)

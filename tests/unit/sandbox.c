@@ -79,6 +79,16 @@ int main(void)
 	ESCAPE("local t = {spec = {}}; oam.set(oam.view(t), 'spec.replicas', 3); return t.spec.replicas", "3",
 	       "oam.set writes through a view");
 
+	/* Library helpers. */
+	ESCAPE("return tostring(oam.is_dns_label('web-1')) .. tostring(oam.is_dns_label('a')) .. tostring(oam.is_dns_label('-a')) .. tostring(oam.is_dns_label('A'))",
+	       "truetruefalsefalse", "oam.is_dns_label");
+	ESCAPE("return tostring(oam.is_dns_subdomain('a.b-c.d')) .. tostring(oam.is_dns_subdomain('a..b')) .. tostring(oam.is_dns_subdomain('a.-b'))",
+	       "truefalsefalse", "oam.is_dns_subdomain");
+	ESCAPE("return oam.name('Web_Server', 'x') .. ' ' .. #oam.name(string.rep('a', 80))", "web-server-x 63",
+	       "oam.name normalises and shortens");
+	ESCAPE("return oam.memory('128') .. ' ' .. oam.memory('5MB') .. ' ' .. oam.memory('1Gi') .. ' ' .. oam.cpu(0.25) .. ' ' .. oam.cpu(2)",
+	       "128Mi 5M 1Gi 250m 2", "OAM quantities become Kubernetes quantities");
+
 	/* Bytecode is refused. */
 	const char bc[] = "\x1bLua\x54\x00";
 	ok(oam_lua_load_module_buffer(&h, bc, sizeof bc - 1, "traits/b.lua", "b", &err) < 0 && !strcmp(err.id, "OAM501"),

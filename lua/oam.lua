@@ -460,6 +460,20 @@ function oam.is_dns_subdomain(s)
 	return true
 end
 
+-- Where the pod template of a workload object is: "spec.template",
+-- "spec.jobTemplate.spec.template" (a CronJob), or "" for a Pod (its own
+-- metadata and spec, as the podman target renders Tasks). nil when it has
+-- none, or an error naming the object when `required`.
+function oam.pod_template_path(obj, required)
+	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
+	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
+	if oam.get(obj, "kind") == "Pod" then return "" end
+	if required then
+		error(sfmt("%s '%s' has no pod template", tostring(oam.get(obj, "kind")), tostring(oam.get(obj, "metadata.name"))), 2)
+	end
+	return nil
+end
+
 ---------------------------------------------------------------------------
 -- Label sets: oam.labels(a, b, ...) merges maps left to right (later wins)
 -- into a new table; nil arguments are skipped.

@@ -40,10 +40,7 @@ end
 
 -- The pod template of the workload object, if it has one: Deployment,
 -- StatefulSet, DaemonSet, Job (spec.template) or CronJob (the cron trait).
-local function pod_template_path(obj)
-	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
-	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
-end
+local pod_template_path = oam.pod_template_path
 
 -- A merge patch reaching `path` ("spec.template"): { spec = { template = v } }.
 local function nest(path, v)
@@ -61,6 +58,8 @@ return {
 	description = "Adds annotations to the workload and its pods (and optionally the instance's other objects)",
 	-- Every object has metadata.annotations; pods are annotated when the workload has a pod template.
 	appliesToWorkloads = { "*" },
+	-- A pod template is a pod template on both targets.
+	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	schema = {
 		annotations = { type = "object", required = true,

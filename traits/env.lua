@@ -5,11 +5,7 @@
 
 -- The pod template of the workload object: Deployment, StatefulSet, Job
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
-local function pod_template_path(obj)
-	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
-	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
-	oam.fail("%s '%s' has no pod template", tostring(obj.kind), tostring(obj.metadata.name))
-end
+local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
 local function component_containers(ctx)
 	local names = {}
@@ -59,6 +55,8 @@ return {
 	version = "1.0.0",
 	description = "Sets environment variables in containers: values, Secret or ConfigMap keys, pod fields",
 	appliesToWorkloads = { "Server", "SingletonServer", "Worker", "SingletonWorker", "Task", "SingletonTask" },
+	-- A pod template is a pod template on both targets.
+	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	schema = {
 		env = { type = "array", required = true, min = 1, description = "Variables to set, each with exactly one source",

@@ -14,11 +14,7 @@ end
 
 -- The pod template of the workload object: Deployment, StatefulSet, Job
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
-local function pod_template_path(obj)
-	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
-	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
-	oam.fail("%s '%s' has no pod template", tostring(obj.kind), tostring(obj.metadata.name))
-end
+local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
 -- Resources without the maps that were not given (a missing object
 -- property arrives as {}); nil when nothing is left.
@@ -55,6 +51,8 @@ return {
 	version = "1.0.0",
 	description = "Runs a container to completion before the component's containers start",
 	appliesToWorkloads = { "Server", "SingletonServer", "Worker", "SingletonWorker", "Task", "SingletonTask" },
+	-- A pod template is a pod template on both targets.
+	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	schema = {
 		name = { type = "string", required = true, description = "Container name (not one of the component's)" },
@@ -112,7 +110,8 @@ return {
 		oam.merge_by_key(ctx.output, pod .. ".initContainers", "name", { {
 			name = props.name,
 			image = props.image,
-			imagePullPolicy = props.imagePullPolicy,
+			-- podman runs local images: do not ask a registry first.
+			imagePullPolicy = props.imagePullPolicy or (ctx.target == "podman" and "IfNotPresent" or nil),
 			command = props.command,
 			args = props.args,
 			env = props.env,

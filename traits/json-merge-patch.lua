@@ -39,6 +39,8 @@ return {
 	version = "1.0.0",
 	description = "Escape hatch: RFC 7396 merge patch of the workload or another object (overrides earlier traits)",
 	appliesToWorkloads = { "*" },
+	-- A pod template is a pod template on both targets.
+	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	overrides = true,
 	schema = {

@@ -40,6 +40,8 @@ return {
 	version = "1.0.0",
 	description = "Escape hatch: RFC 6902 JSON patch operations on the workload or another object (overrides earlier traits)",
 	appliesToWorkloads = { "*" },
+	-- A pod template is a pod template on both targets.
+	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	overrides = true,
 	schema = {

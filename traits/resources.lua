@@ -4,11 +4,7 @@
 
 -- The pod template of the workload object: Deployment, StatefulSet, Job
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
-local function pod_template_path(obj)
-	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
-	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
-	oam.fail("%s '%s' has no pod template", tostring(obj.kind), tostring(obj.metadata.name))
-end
+local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
 local QUANTITIES = { type = "object", additionalProperties = true,
 	description = "cpu, memory, ephemeral-storage or an extended resource (nvidia.com/gpu) → quantity",
@@ -31,6 +27,8 @@ return {
 	version = "1.0.0",
 	description = "Sets CPU/memory requests and limits per container, over the component's",
 	appliesToWorkloads = { "Server", "SingletonServer", "Worker", "SingletonWorker", "Task", "SingletonTask" },
+	-- A pod template is a pod template on both targets.
+	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	schema = {
 		containers = { type = "array", required = true, min = 1, description = "One entry per container to size",

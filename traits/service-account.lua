@@ -5,11 +5,7 @@
 
 -- The pod template of the workload object: Deployment, StatefulSet, Job
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
-local function pod_template_path(obj)
-	if oam.get(obj, "spec.jobTemplate.spec.template") ~= nil then return "spec.jobTemplate.spec.template" end
-	if oam.get(obj, "spec.template") ~= nil then return "spec.template" end
-	oam.fail("%s '%s' has no pod template", tostring(obj.kind), tostring(obj.metadata.name))
-end
+local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
 -- A DNS-1123 subdomain: dot-separated labels of [a-z0-9-], at most 253
 -- characters. (Local: oam.is_dns_subdomain's pattern puts "?" after a

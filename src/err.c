@@ -51,9 +51,14 @@ static struct oam_err *diag_slot(struct oam_diags *d)
 
 int oam_err_exit_code(const char *id)
 {
-	/* IDs OAM5xx/OAM6xx are module problems; OAM9xx system; the rest input. */
-	if (!strncmp(id, "OAM5", 4) || !strncmp(id, "OAM6", 4))
+	/* IDs OAM5xx/OAM6xx are module problems (so are a pack's module outside
+	 * its capabilities or limits, OAM73x); OAM8xx and a cluster without a
+	 * pack's required API (OAM75x) are cluster problems; OAM9xx system; the
+	 * rest input. */
+	if (!strncmp(id, "OAM5", 4) || !strncmp(id, "OAM6", 4) || !strncmp(id, "OAM73", 5))
 		return OAM_EXIT_MODULE;
+	if (!strncmp(id, "OAM75", 5))
+		return OAM_EXIT_CLUSTER;
 	if (!strncmp(id, "OAM8", 4))
 		return OAM_EXIT_CLUSTER;
 	if (!strncmp(id, "OAM9", 4))

@@ -11,10 +11,12 @@
 cd "$(dirname "$0")/.." || exit 1
 export LC_ALL=C
 unset OAMLUA_PATH
+# A developer's own pack store must not leak into the cases.
+export OAMLUA_PACKS=$(mktemp -d)
 BIN=${OAMLUA_BIN:-./oamlua}
 CONF=tests/conformance/rudr
 tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp" "$OAMLUA_PACKS"' EXIT
 
 mapfile -t cases < <(ls -d tests/golden/*/ | sort)
 echo "1..${#cases[@]}"

@@ -7,7 +7,7 @@ BINDIR    = $(PREFIX)/bin
 DATADIR   = $(PREFIX)/share/oamlua
 VERSION   = 0.1.0
 
-PKGS      = lua5.4 yaml-0.1 jansson libcurl
+PKGS      = lua5.4 yaml-0.1 jansson libcurl libcrypto
 CC       ?= cc
 PROVE    ?= prove
 OPT      ?= -O2

@@ -251,6 +251,10 @@ say ""
 # The podman target: from apply to the first successful responses (issue 7).
 bash bench/podman.sh "$OAMLUA" 10 | tee "$OUT/podman.txt"
 
+# Applying 1,000 objects to the test API server, next to kubectl (issue 4).
+say ""
+bash bench/apply.sh 2>&1 | tail -n 12 | tee "$OUT/apply.txt"
+
 say ""
 say "(raw numbers: $RESULTS; outputs and stderr under $OUT/n<N>/)"
 if [ "$broken" != 0 ]; then

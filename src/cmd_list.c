@@ -7,14 +7,21 @@
 #include <jansson.h>
 
 #include "oamlua/cli.h"
+#include "oamlua/pack.h"
 
 static const struct option list_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "module-path", required_argument, NULL, OPT_MODULE_PATH },
 	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "context", required_argument, NULL, 'C' },
+	{ "kubeconfig", required_argument, NULL, 'K' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* traits/workloads --context: mark what the cluster serves of what each
+ * module's trait pack requires. */
+static const char *list_context, *list_kubeconfig;
 
 static void parse_list(const char *cmd, const char *usage, int argc, char **argv, struct oam_opts *o, int want_arg)
 {
@@ -28,6 +35,12 @@ static void parse_list(const char *cmd, const char *usage, int argc, char **argv
 		}
 		if (c == '?' || c == ':')
 			oam_die_usage(cmd, c == ':' ? "option '%s' needs a value" : "unknown option '%s'", argv[optind - 1]);
+		if (c == 'C' || c == 'K') {
+			if (want_arg)
+				oam_die_usage(cmd, "unknown option '%s'", argv[optind - 2]);
+			*(c == 'C' ? &list_context : &list_kubeconfig) = optarg;
+			continue;
+		}
 		oam_cli_common_opt(cmd, c, optarg, o);
 	}
 	if (o->output && strcmp(o->output, "json") && strcmp(o->output, "wide") && strcmp(o->output, "table"))
@@ -198,6 +211,46 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 			wa = (int)strlen(ap[i]) > wa ? (int)strlen(ap[i]) : wa;
 			wc = (int)strlen(cp[i]) > wc ? (int)strlen(cp[i]) : wc;
 		}
+		/* --context: whether the cluster serves what each module requires. */
+		struct oam_pack_cluster cl;
+		struct oam_apiset set;
+		char (*sv)[256] = calloc(n ? n : 1, sizeof *sv);
+		memset(&cl, 0, sizeof cl);
+		memset(&set, 0, sizeof set);
+		if (list_context) {
+			if (!sv || oam_pack_cluster_open(&cl, list_kubeconfig, list_context, o.verbose, &s.diags) < 0) {
+				oam_session_report(&s);
+				oam_pack_cluster_close(&cl);
+				free(sv);
+				free(ap);
+				free(cp);
+				free(mods);
+				rc = OAM_EXIT_CLUSTER;
+				goto out;
+			}
+			set.k = &cl.k;
+			for (size_t i = 0; i < n; i++) {
+				const struct oam_modcaps *c = mods[i]->caps;
+				snprintf(sv[i], sizeof sv[i], "%s", c && c->nrequires ? "yes" : "-");
+				for (size_t j = 0; c && j < c->nrequires; j++) {
+					int r = oam_apiset_serves(&set, &c->requires[j], &s.diags);
+					if (r <= 0)
+						snprintf(sv[i], sizeof sv[i], "%s %s %s", r < 0 ? "?" : "MISSING",
+							 c->requires[j].api_version,
+							 c->requires[j].kind ? c->requires[j].kind : c->requires[j].resource);
+					if (r <= 0)
+						break;
+				}
+			}
+			oam_apiset_release(&set);
+			oam_pack_cluster_close(&cl);
+			oam_session_report(&s);
+		}
+		if (list_context)
+			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", wn, "NAME", wv, "VERSION", wa,
+			       kind == OAM_MOD_TRAIT ? "APPLIES-TO" : "TYPE", wc, kind == OAM_MOD_TRAIT ? "CONFLICTS-WITH" : "PORTS",
+			       40, "CLUSTER", "SOURCE");
+		else
 		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, "NAME", wv, "VERSION", wa, kind == OAM_MOD_TRAIT ? "APPLIES-TO" : "TYPE",
 		       wc, kind == OAM_MOD_TRAIT ? "CONFLICTS-WITH" : "PORTS", wide ? "SOURCE / DESCRIPTION" : "SOURCE");
 		for (size_t i = 0; ap && cp && i < n; i++) {
@@ -207,12 +260,17 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 				snprintf(src, sizeof src, "%s (shadows %s)", m->path, m->shadows);
 			else
 				snprintf(src, sizeof src, "%s", m->builtin ? "builtin" : m->path);
+			if (list_context)
+				printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", wn, m->name, wv, m->version, wa, ap[i], wc, cp[i], 40,
+				       sv[i], src);
+			else
 			printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, m->name, wv, m->version, wa, ap[i], wc, cp[i], src);
 			if (wide)
 				printf("    %s\n", m->description);
 		}
 		free(ap);
 		free(cp);
+		free(sv);
 	}
 	free(mods);
 	rc = oam_finish_stdout();

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "oamlua/apply.h"
 #include "oamlua/cli.h"
 #include "oamlua/docs.h"
+#include "oamlua/pack.h"
 #include "oamlua/podman.h"
 
 struct command {
@@ -42,6 +44,11 @@ static const struct command commands[] = {
 	{ "workloads", cmd_workloads, "list workload type modules" },
 	{ "explain", cmd_explain, "describe a trait or workload type and its properties" },
 	{ "docs", cmd_docs, "write the Markdown reference of every workload type and trait" },
+	{ "apply", cmd_apply, "render and apply to a cluster (server-side apply, prune, wait)" },
+	{ "diff", cmd_diff, "show what apply would change in the cluster" },
+	{ "delete", cmd_delete, "delete an application's objects from the cluster" },
+	{ "status", cmd_status, "show the health of an application's objects" },
+	{ "pack", cmd_pack, "trait packs: write, test, build, sign, install, share (docs/packs.md)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "show help for a command" },
 	{ NULL, NULL, NULL }

@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 
 #include "oamlua/lconv.h"
+#include "oamlua/pack.h"
 #include "oamlua/registry.h"
 
 static int is_dir(const char *p)
@@ -320,6 +321,51 @@ static int add_module(struct oam_registry *r, struct oam_module *m)
 	return 0;
 }
 
+/* After a module's chunk ran (rc 0: its table is on the stack): checks the
+ * table and adds the module. */
+static struct oam_module *adopt(struct oam_registry *r, int rc, const struct oam_err *e, const char *display,
+				const char *basename, const char *origin, int builtin, int kind_from_dir, int top,
+				struct oam_diags *d)
+{
+	lua_State *L = r->lua->L;
+	if (rc < 0) {
+		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, e->id, e->file, e->line, 0, "%s", e->msg);
+		if (e->hint[0])
+			oam_diag_hint(x, "%s", e->hint);
+		lua_settop(L, top);
+		return NULL;
+	}
+	struct oam_module *m = oam_arena_alloc(r->arena, sizeof *m);
+	char err[600];
+	if (!m) {
+		lua_settop(L, top);
+		return NULL;
+	}
+	m->path = oam_arena_strndup(r->arena, display, strlen(display));
+	m->origin = origin;
+	m->builtin = builtin;
+	if (read_module(r, m, basename, kind_from_dir, err, sizeof err) < 0) {
+		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, "OAM503", display, 0, 0, "module '%s': %s", basename, err);
+		oam_diag_hint(x, "see docs/writing-traits.md for the module contract");
+		lua_settop(L, top);
+		return NULL;
+	}
+	m->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_settop(L, top);
+	return add_module(r, m) < 0 ? NULL : m;
+}
+
+struct oam_module *oam_registry_load_buffer(struct oam_registry *r, const char *buf, size_t len,
+					    const char *display, const char *basename, const char *origin,
+					    int kind, struct oam_diags *d)
+{
+	struct oam_err e;
+	memset(&e, 0, sizeof e);
+	int top = lua_gettop(r->lua->L);
+	int rc = oam_lua_load_module_buffer(r->lua, buf, len, display, basename, &e);
+	return adopt(r, rc, &e, display, basename, origin, 0, kind, top, d);
+}
+
 static int load_one(struct oam_registry *r, const char *path, const char *origin, int builtin, int kind_from_dir,
 		    struct oam_diags *d)
 {
@@ -331,39 +377,15 @@ static int load_one(struct oam_registry *r, const char *path, const char *origin
 		snprintf(display, sizeof display, "builtin:%s", path + bl + 1);
 	else
 		snprintf(display, sizeof display, "%s", path);
-	lua_State *L = r->lua->L;
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	char basename[256];
 	snprintf(basename, sizeof basename, "%.*s", (int)(strlen(base) - 4), base);
 	struct oam_err e;
 	memset(&e, 0, sizeof e);
-	int top = lua_gettop(L);
-	if (oam_lua_load_module(r->lua, path, display, basename, &e) < 0) {
-		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, e.id, e.file, e.line, 0, "%s", e.msg);
-		if (e.hint[0])
-			oam_diag_hint(x, "%s", e.hint);
-		lua_settop(L, top);
-		return -1;
-	}
-	struct oam_module *m = oam_arena_alloc(r->arena, sizeof *m);
-	char err[600];
-	if (!m) {
-		lua_settop(L, top);
-		return -1;
-	}
-	m->path = oam_arena_strndup(r->arena, display, strlen(display));
-	m->origin = origin;
-	m->builtin = builtin;
-	if (read_module(r, m, basename, kind_from_dir, err, sizeof err) < 0) {
-		struct oam_err *x = oam_diag_at(d, OAM_SEV_ERROR, "OAM503", display, 0, 0, "module '%s': %s", basename, err);
-		oam_diag_hint(x, "see docs/writing-traits.md for the module contract");
-		lua_settop(L, top);
-		return -1;
-	}
-	m->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_settop(L, top);
-	return add_module(r, m);
+	int top = lua_gettop(r->lua->L);
+	int rc = oam_lua_load_module(r->lua, path, display, basename, &e);
+	return adopt(r, rc, &e, display, basename, origin, builtin, kind_from_dir, top, d) ? 0 : -1;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -414,6 +436,12 @@ static int load_dir(struct oam_registry *r, const char *dir, const char *origin,
 {
 	char sub[PATH_MAX];
 	int rc = 0, typed = 0;
+	/* A trait pack (pack.yaml) or a pack store (oamlua.lock): see pack.h. */
+	if (!builtin) {
+		int p = oam_pack_registry_load(r, dir, origin, d);
+		if (p)
+			return p < 0 ? -1 : 0;
+	}
 	snprintf(sub, sizeof sub, "%s/workloads", dir);
 	if (is_dir(sub)) {
 		typed = 1;
@@ -464,6 +492,7 @@ int oam_registry_load(struct oam_registry *r, const char *const *extra, struct o
 	const char *builtin = oam_builtin_dir();
 	oam_strlcpy(r->builtin_dir, builtin, sizeof r->builtin_dir);
 	rc |= load_dir(r, builtin, "builtin", 1, d);
+	rc |= oam_pack_registry_load_store(r, d);   /* installed trait packs */
 	const char *env = getenv("OAMLUA_PATH");
 	if (env && *env) {
 		char *copy = strdup(env), *save = NULL;

@@ -6,6 +6,7 @@
 
 #include "oamlua/check.h"
 #include "oamlua/lconv.h"
+#include "oamlua/pack.h"
 
 static const char *const cluster_scoped_kinds[] = {
 	"Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
@@ -332,6 +333,11 @@ static int finish(struct oam_run *run, int out_idx, int cluster_idx, const struc
 			lua_settop(L, list_idx - 1);
 			return -1;
 		}
+		/* A module from a trait pack emits only what its pack declares. */
+		if (m->caps && oam_pack_check_emit(L, lua_gettop(L), m, what, d) < 0) {
+			lua_settop(L, list_idx - 1);
+			return -1;
+		}
 		lua_rawseti(L, out_idx, base + i);
 	}
 	lua_settop(L, list_idx - 1);
@@ -340,8 +346,11 @@ static int finish(struct oam_run *run, int out_idx, int cluster_idx, const struc
 
 static void report(struct oam_diags *d, const struct oam_err *err, const struct oam_module *m)
 {
+	size_t before = d->nerrors;
 	struct oam_err *e = oam_diag_at(d, OAM_SEV_ERROR, err->id, err->file[0] ? err->file : m->path, err->line, 0, "%s",
 					err->msg);
+	if (!strcmp(err->id, "OAM732"))   /* a pack's own limit: a module error, as OAM602/OAM603 */
+		oam_pack_exit_class(d, before, OAM_EXIT_MODULE);
 	if (!strcmp(err->id, "OAM602"))
 		oam_diag_hint(e, "an endless loop? raise the limit with --lua-budget if the module really needs more");
 	else if (!strcmp(err->id, "OAM603"))
@@ -416,7 +425,7 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 	lua_remove(L, -2);
 	lua_pushvalue(L, ctx_idx);
 	lua_getfield(L, ctx_idx, "spec");
-	if (oam_lua_call(run->lua, w->name, what, 2, 1, &err) < 0) {
+	if (oam_module_call(run->lua, w, what, 2, 1, &err) < 0) {
 		report(d, &err, w);
 		goto fail;
 	}
@@ -497,7 +506,14 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 		oam_schema_push(L, &m->schema, tu->props);
 		if (run->track)
 			track_writer(run, m, tu->name);
-		if (oam_lua_call(run->lua, m->name, twhat, 2, 1, &err) < 0) {
+		/* A pack's trait may not turn others' objects into other kinds. */
+		int kinds_idx = 0;
+		if (m->caps) {
+			oam_pack_push_kinds(L, wl_idx);
+			lua_insert(L, -4);   /* below render, ctx, props */
+			kinds_idx = lua_gettop(L) - 3;
+		}
+		if (oam_module_call(run->lua, m, twhat, 2, 1, &err) < 0) {
 			report(d, &err, m);
 			if (run->track)
 				track_writer(run, NULL, NULL);
@@ -523,6 +539,11 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 			}
 		}
 		lua_pop(L, 1);
+		if (kinds_idx) {
+			if (oam_pack_check_kinds(L, wl_idx, kinds_idx, m, twhat, d) < 0)
+				goto fail;
+			lua_remove(L, kinds_idx);
+		}
 		if (run->track) {
 			track_writer(run, NULL, NULL);
 			track_emitted(run, lua_gettop(L), tu->name, 0);

@@ -18,6 +18,9 @@ for id in $ids; do
 	OAM900) t "$id has a test (tests/unit/sandbox.c OOM paths)" "grep -q OAMLUA_FAIL_ALLOC tests/*.t tests/unit/*.c" ;;
 	# These need a running podman: asserted by its TAP test.
 	OAM852|OAM853) t "$id is asserted by tests/podman-apply.t" "grep -q '$id' tests/podman-apply.t" ;;
+	# Cluster errors that need the test API server: a golden case or tests/apply.t.
+	OAM80[0-9]|OAM81[0-9]) t "$id has a failing case (golden or tests/apply.t)" \
+		"grep -qs '\[$id\]' tests/golden/*/expected.err tests/apply.t" ;;
 	*) t "$id has a failing golden case" "grep -qs '\[$id\]' tests/golden/*/expected.err" ;;
 	esac
 done

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs what building and testing oamlua needs on Debian 12, if missing.
-# Build: a C compiler, make, pkg-config, Lua 5.4, libyaml, libcurl, jansson.
+# Build: a C compiler, make, pkg-config, Lua 5.4, libyaml, libcurl, jansson,
+# OpenSSL's libcrypto (ed25519 and sha256 for trait packs).
 # Tests: prove (perl), python3 + openssl (the test API server), curl, and
 # podman + runc + busybox-static (the container tests; they skip without).
 set -e
-PKGS="gcc make pkg-config libc6-dev liblua5.4-dev libyaml-dev libcurl4-openssl-dev libjansson-dev \
+PKGS="gcc make pkg-config libc6-dev liblua5.4-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libssl-dev \
 perl python3 openssl curl ca-certificates podman runc busybox-static"
 missing=""
 for p in $PKGS; do

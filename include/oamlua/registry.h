@@ -4,7 +4,9 @@
  * (next to the binary in a source tree, else PREFIX/share/oamlua), then each
  * directory of $OAMLUA_PATH (colon-separated), then each --module-path. A
  * directory may hold `workloads/` and `traits/` subdirectories, or module
- * files directly (which then must declare `kind`). */
+ * files directly (which then must declare `kind`). Installed trait packs
+ * (pack.h) load after the built-ins; a directory holding pack.yaml or
+ * oamlua.lock is loaded as a pack or a pack store. */
 #ifndef OAMLUA_REGISTRY_H
 #define OAMLUA_REGISTRY_H
 
@@ -15,12 +17,14 @@
 enum oam_modkind { OAM_MOD_WORKLOAD, OAM_MOD_TRAIT };
 enum oam_rule { OAM_RULE_OPTIONAL, OAM_RULE_REQUIRED, OAM_RULE_FORBIDDEN };
 
+struct oam_modcaps;
+
 struct oam_module {
 	enum oam_modkind kind;
 	const char *name, *version, *description;
 	const char *type;               /* workloads: full workloadType (group/version.Kind) */
 	const char *path;               /* where it was loaded from (display form) */
-	const char *origin;             /* "builtin", "OAMLUA_PATH", "--module-path" */
+	const char *origin;             /* "builtin", "pack", "OAMLUA_PATH", "--module-path" */
 	int builtin;
 	const char **applies;           /* traits: workload names, "*" = any */
 	size_t napplies;
@@ -34,6 +38,8 @@ struct oam_module {
 	int has_validate;
 	int ref;                        /* Lua registry reference to the module table */
 	const char *shadows;            /* path of the module this one replaced, or NULL */
+	const char *pack;               /* the trait pack it came from, or NULL */
+	const struct oam_modcaps *caps; /* its pack's declarations (pack.h), or NULL */
 };
 
 struct oam_registry {
@@ -50,6 +56,14 @@ void oam_registry_release(struct oam_registry *r);
 /* Loads built-ins, $OAMLUA_PATH, then `extra` directories (NULL-terminated,
  * may be NULL). Findings go to `d`; returns -1 if any module failed. */
 int oam_registry_load(struct oam_registry *r, const char *const *extra, struct oam_diags *d);
+
+/* Loads one module from its text (what loading a directory does for each
+ * file) and adds it. `display` names it in messages, `basename` is the name
+ * it must have, `kind` an enum oam_modkind or -1 (the module says). Returns
+ * the module, or NULL after findings in d. */
+struct oam_module *oam_registry_load_buffer(struct oam_registry *r, const char *buf, size_t len,
+					    const char *display, const char *basename, const char *origin,
+					    int kind, struct oam_diags *d);
 
 struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modkind kind, const char *name);
 /* A workloadType as written: "core.oam.dev/v1alpha1.Server" or "Server". */

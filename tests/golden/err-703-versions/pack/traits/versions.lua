@@ -1,0 +1,1 @@
+return { apiVersion = "oamlua/v1", name = "versions", version = "1.0.0", description = "x", render = function() end }

@@ -1,0 +1,4 @@
+oamlua-signature/v1
+key e120cd583aab5ff3
+digest sha256:578a024dfd47fef7b480f4ced463764be84edf9e4f08a6ded6a52f9a1466eb3b
+signature Y+6n2WC88vEjxLjYah320IRobDa7AJvpGLgRVFFe4a/0eKR8nXDORdr6dn2grqJVS1albS51ZX/OMmMi2xbiCg==

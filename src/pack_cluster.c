@@ -338,8 +338,12 @@ int oam_pack_cluster_push(struct oam_pack_cluster *c, const struct oam_pack_src 
 	if (!(r = request(c, r, 404, d)))
 		return -1;
 	if (r->status != 404) {
-		const char *dg = jstr(r->json, "data", "digest");
-		int same = dg && !strcmp(dg, s->ar.digest);
+		/* Copied: the strings live in the response, freed just below. */
+		char dg[160] = "";
+		const char *d0 = jstr(r->json, "data", "digest");
+		if (d0)
+			snprintf(dg, sizeof dg, "%s", d0);
+		int same = d0 && !strcmp(dg, s->ar.digest);
 		int same_sig = !s->sig || (jstr(r->json, "data", "signature") &&
 					   !strcmp(jstr(r->json, "data", "signature"), s->sig));
 		oam_kreq_free(r);
@@ -350,7 +354,7 @@ int oam_pack_cluster_push(struct oam_pack_cluster *c, const struct oam_pack_src 
 		if (!same && !force) {
 			oam_errorf("pack '%s' %s is published on context '%s' with another digest (%s); a published version "
 				   "does not change: publish a new version, or pass --force", s->man.name, s->man.version,
-				   c->name, dg ? dg : "none");
+				   c->name, dg[0] ? dg : "none");
 			return 1;
 		}
 	} else {

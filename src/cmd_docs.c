@@ -126,34 +126,10 @@ static void heading(FILE *f, int level)
 	fprintf(f, "%.*s ", level, "######");
 }
 
-static json_t *node_json(const struct oam_node *n)
-{
-	switch (n->type) {
-	case OAM_NULL: return json_null();
-	case OAM_BOOL: return json_boolean(n->u.b);
-	case OAM_INT: return json_integer(n->u.i);
-	case OAM_FLOAT: return json_real(n->u.f);
-	case OAM_STR: return json_stringn(n->u.str.s, n->u.str.len);
-	case OAM_SEQ: {
-		json_t *a = json_array();
-		for (size_t i = 0; a && i < n->u.seq.n; i++)
-			json_array_append_new(a, node_json(n->u.seq.items[i]));
-		return a;
-	}
-	case OAM_MAP: {
-		json_t *o = json_object();
-		for (size_t i = 0; o && i < n->u.map.n; i++)
-			json_object_set_new(o, n->u.map.items[i].key->u.str.s, node_json(n->u.map.items[i].val));
-		return o;
-	}
-	}
-	return json_null();
-}
-
 /* A node as compact JSON (strings quoted), for defaults; the caller frees. */
 static char *json_text(const struct oam_node *n)
 {
-	json_t *j = node_json(n);
+	json_t *j = oam_node_to_json(n);
 	char *r = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(j);
 	return r;

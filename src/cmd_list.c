@@ -104,30 +104,6 @@ static json_t *module_json(const struct oam_module *m)
 	return o;
 }
 
-static json_t *node_json(const struct oam_node *n)
-{
-	switch (n->type) {
-	case OAM_NULL: return json_null();
-	case OAM_BOOL: return json_boolean(n->u.b);
-	case OAM_INT: return json_integer(n->u.i);
-	case OAM_FLOAT: return json_real(n->u.f);
-	case OAM_STR: return json_string(n->u.str.s);
-	case OAM_SEQ: {
-		json_t *a = json_array();
-		for (size_t i = 0; i < n->u.seq.n; i++)
-			json_array_append_new(a, node_json(n->u.seq.items[i]));
-		return a;
-	}
-	case OAM_MAP: {
-		json_t *o = json_object();
-		for (size_t i = 0; i < n->u.map.n; i++)
-			json_object_set_new(o, n->u.map.items[i].key->u.str.s, node_json(n->u.map.items[i].val));
-		return o;
-	}
-	}
-	return json_null();
-}
-
 static json_t *schema_json(const struct oam_schema *s)
 {
 	json_t *o = json_pack("{s:s}", "type", oam_stype_name(s->type));
@@ -136,9 +112,9 @@ static json_t *schema_json(const struct oam_schema *s)
 	if (s->required)
 		json_object_set_new(o, "required", json_true());
 	if (s->def)
-		json_object_set_new(o, "default", node_json(s->def));
+		json_object_set_new(o, "default", oam_node_to_json(s->def));
 	if (s->enumv)
-		json_object_set_new(o, "enum", node_json(s->enumv));
+		json_object_set_new(o, "enum", oam_node_to_json(s->enumv));
 	if (s->has_min)
 		json_object_set_new(o, "min", json_real(s->min));
 	if (s->has_max)

@@ -199,7 +199,7 @@ void oam_node_brief(const struct oam_node *n, char *buf, size_t size)
 	}
 }
 
-static json_t *to_json(const struct oam_node *n)
+json_t *oam_node_to_json(const struct oam_node *n)
 {
 	switch (n->type) {
 	case OAM_NULL: return json_null();
@@ -210,13 +210,13 @@ static json_t *to_json(const struct oam_node *n)
 	case OAM_SEQ: {
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < n->u.seq.n; i++)
-			json_array_append_new(a, to_json(n->u.seq.items[i]));
+			json_array_append_new(a, oam_node_to_json(n->u.seq.items[i]));
 		return a;
 	}
 	case OAM_MAP: {
 		json_t *o = json_object();
 		for (size_t i = 0; o && i < n->u.map.n; i++)
-			json_object_set_new(o, n->u.map.items[i].key->u.str.s, to_json(n->u.map.items[i].val));
+			json_object_set_new(o, n->u.map.items[i].key->u.str.s, oam_node_to_json(n->u.map.items[i].val));
 		return o;
 	}
 	}
@@ -234,7 +234,7 @@ char *oam_node_text(struct oam_arena *a, const struct oam_node *n)
 	case OAM_STR: return (char *)n->u.str.s;
 	case OAM_MAP:
 	case OAM_SEQ: {
-		json_t *j = to_json(n);
+		json_t *j = oam_node_to_json(n);
 		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 		char *r = s ? oam_arena_strndup(a, s, strlen(s)) : NULL;
 		free(s);

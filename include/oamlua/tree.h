@@ -60,6 +60,10 @@ void oam_node_brief(const struct oam_node *n, char *buf, size_t size);
  * maps/sequences as compact JSON. Allocated in the arena. */
 char *oam_node_text(struct oam_arena *a, const struct oam_node *n);
 
+/* The value as jansson JSON (caller owns the result; NULL on OOM). */
+struct json_t;
+struct json_t *oam_node_to_json(const struct oam_node *n);
+
 /* Formats a double the way the emitters do (shortest round-trip). */
 void oam_fmt_double(double v, char *buf, size_t size);
 

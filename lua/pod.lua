@@ -246,3 +246,108 @@ end
 function oam.selector(ctx)
 	return { matchLabels = oam.copy(ctx.selector) }
 end
+
+-- Mounting existing ConfigMaps or Secrets into containers, as files (a
+-- volume per source) or as environment variables (envFrom): the logic of
+-- the configmap-mount and secret-mount traits, which differ only in kind.
+local SOURCES = {
+	ConfigMap = { kind = "ConfigMap", ref = "configMapRef", volume_prefix = "cm", field = "configMap", name_field = "name" },
+	Secret = { kind = "Secret", ref = "secretRef", volume_prefix = "secret", field = "secret", name_field = "secretName" },
+}
+
+local function component_containers(ctx)
+	local names = {}
+	for _, c in ipairs(ctx.spec.containers or {}) do names[#names + 1] = c.name end
+	return names
+end
+
+local function index_by(list, field, value)
+	for i, e in ipairs(list or {}) do
+		if e[field] == value then return i end
+	end
+end
+
+function oam.source_mount_problems(ctx, props, list_prop, kind)
+	local SOURCE = SOURCES[kind].kind
+	local problems, names, paths = {}, {}, {}
+	local function add(prop, fmt, ...)
+		problems[#problems + 1] = { property = prop, message = string.format(fmt, ...) }
+	end
+	for i, m in ipairs(props[list_prop]) do
+		local at = string.format("%s[%d]", list_prop, i - 1)
+		if not oam.is_dns_subdomain(m.name) then
+			add(list_prop, "%s: '%s' is not a valid %s name (lowercase letters, digits, '-', '.')", at, m.name, SOURCE)
+		end
+		if names[m.name] then add(list_prop, "%s: %s '%s' is listed twice", at, SOURCE, m.name) end
+		names[m.name] = true
+		if m.as == "files" then
+			if not m.mountPath then
+				add(list_prop, "%s: files need a mountPath (the directory the keys appear in)", at)
+			elseif m.mountPath:sub(1, 1) ~= "/" then
+				add(list_prop, "%s: mountPath '%s' must be an absolute path", at, m.mountPath)
+			elseif paths[m.mountPath] then
+				add(list_prop, "%s: mountPath '%s' is used twice", at, m.mountPath)
+			end
+			if m.mountPath then paths[m.mountPath] = true end
+			if m.envPrefix then add(list_prop, "%s: envPrefix needs as: env", at) end
+		else
+			for _, f in ipairs({ "mountPath", "items", "defaultMode" }) do
+				if m[f] ~= nil then add(list_prop, "%s: %s needs as: files", at, f) end
+			end
+			if m.envPrefix and not m.envPrefix:match("^[%a_%-%.][%w_%-%.]*$") then
+				add(list_prop, "%s: envPrefix '%s' cannot start a variable name", at, m.envPrefix)
+			end
+		end
+		for j, it in ipairs(m.items or {}) do
+			if it.path:sub(1, 1) == "/" or it.path:find("%.%.") then
+				add(list_prop, "%s.items[%d]: path '%s' must be relative, without '..'", at, j - 1, it.path)
+			end
+		end
+	end
+	local have = component_containers(ctx)
+	for _, n in ipairs(props.containers or {}) do
+		local found = false
+		for _, h in ipairs(have) do found = found or h == n end
+		if not found then
+			add("containers", "the component has no container '%s' (its containers: %s)", n, table.concat(have, ", "))
+		end
+	end
+	return problems
+end
+
+function oam.render_source_mounts(ctx, props, list_prop, kind)
+	local S = SOURCES[kind]
+	local pod = oam.pod_template_path(ctx.output, true) .. ".spec"
+	local cnames = props.containers or component_containers(ctx)
+	for _, m in ipairs(props[list_prop]) do
+		if m.as == "files" then
+			local vol = oam.name(S.volume_prefix, m.name)
+			local source = { optional = m.optional or nil, defaultMode = m.defaultMode }
+			source[S.name_field] = m.name
+			if m.items then source.items = m.items end
+			oam.merge_by_key(ctx.output, pod .. ".volumes", "name", { {
+				name = vol, [S.field] = source } })
+			for _, cname in ipairs(cnames) do
+				local ci = index_by(oam.get(ctx.output, pod .. ".containers"), "name", cname)
+				if not ci then oam.fail("the pod has no container '%s'", cname) end
+				local mounts = string.format("%s.containers[%d].volumeMounts", pod, ci - 1)
+				local other = index_by(oam.get(ctx.output, mounts), "mountPath", m.mountPath)
+				if other and oam.get(ctx.output, mounts)[other].name ~= vol then
+					oam.fail("container '%s' already mounts volume '%s' at %s", cname,
+						oam.get(ctx.output, mounts)[other].name, m.mountPath)
+				end
+				oam.merge_by_key(ctx.output, mounts, "name", { { name = vol, mountPath = m.mountPath, readOnly = true } })
+			end
+		else
+			for _, cname in ipairs(cnames) do
+				local ci = index_by(oam.get(ctx.output, pod .. ".containers"), "name", cname)
+				if not ci then oam.fail("the pod has no container '%s'", cname) end
+				local env_from = string.format("%s.containers[%d].envFrom", pod, ci - 1)
+				local n = #(oam.get(ctx.output, env_from) or {})
+				oam.set(ctx.output, string.format("%s[%d]", env_from, n), {
+					[S.ref] = { name = m.name, optional = m.optional or nil }, prefix = m.envPrefix })
+			end
+		end
+	end
+end
+

@@ -3,119 +3,8 @@
 -- variables (envFrom, each key a variable). The ConfigMaps are not created
 -- here: they come from elsewhere (another tool, kubectl, a GitOps repo).
 
-local SOURCE, REF, VOLUME_PREFIX = "ConfigMap", "configMapRef", "cm"   -- secret-mount.lua is this file for Secrets
-
--- The pod template of the workload object: Deployment, StatefulSet, Job
--- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
-local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
-
--- A DNS-1123 subdomain: dot-separated labels of [a-z0-9-], at most 253
--- characters. (Local: oam.is_dns_subdomain's pattern puts "?" after a
--- group, which Lua patterns do not support, so it refuses valid names.)
-local function is_dns_subdomain(s)
-	if #s < 1 or #s > 253 then return false end
-	for part in (s .. "."):gmatch("([^.]*)%.") do
-		if #part < 1 or #part > 63 or not part:find("^[a-z0-9]") or not part:find("[a-z0-9]$")
-			or part:find("[^a-z0-9%-]") then
-			return false
-		end
-	end
-	return true
-end
-
-local function component_containers(ctx)
-	local names = {}
-	for _, c in ipairs(ctx.spec.containers or {}) do names[#names + 1] = c.name end
-	return names
-end
-
-local function index_by(list, field, value)
-	for i, e in ipairs(list or {}) do
-		if e[field] == value then return i end
-	end
-end
-
-local function mount_problems(ctx, props, list_prop)
-	local problems, names, paths = {}, {}, {}
-	local function add(prop, fmt, ...)
-		problems[#problems + 1] = { property = prop, message = string.format(fmt, ...) }
-	end
-	for i, m in ipairs(props[list_prop]) do
-		local at = string.format("%s[%d]", list_prop, i - 1)
-		if not is_dns_subdomain(m.name) then
-			add(list_prop, "%s: '%s' is not a valid %s name (lowercase letters, digits, '-', '.')", at, m.name, SOURCE)
-		end
-		if names[m.name] then add(list_prop, "%s: %s '%s' is listed twice", at, SOURCE, m.name) end
-		names[m.name] = true
-		if m.as == "files" then
-			if not m.mountPath then
-				add(list_prop, "%s: files need a mountPath (the directory the keys appear in)", at)
-			elseif m.mountPath:sub(1, 1) ~= "/" then
-				add(list_prop, "%s: mountPath '%s' must be an absolute path", at, m.mountPath)
-			elseif paths[m.mountPath] then
-				add(list_prop, "%s: mountPath '%s' is used twice", at, m.mountPath)
-			end
-			if m.mountPath then paths[m.mountPath] = true end
-			if m.envPrefix then add(list_prop, "%s: envPrefix needs as: env", at) end
-		else
-			for _, f in ipairs({ "mountPath", "items", "defaultMode" }) do
-				if m[f] ~= nil then add(list_prop, "%s: %s needs as: files", at, f) end
-			end
-			if m.envPrefix and not m.envPrefix:match("^[%a_%-%.][%w_%-%.]*$") then
-				add(list_prop, "%s: envPrefix '%s' cannot start a variable name", at, m.envPrefix)
-			end
-		end
-		for j, it in ipairs(m.items or {}) do
-			if it.path:sub(1, 1) == "/" or it.path:find("%.%.") then
-				add(list_prop, "%s.items[%d]: path '%s' must be relative, without '..'", at, j - 1, it.path)
-			end
-		end
-	end
-	local have = component_containers(ctx)
-	for _, n in ipairs(props.containers or {}) do
-		local found = false
-		for _, h in ipairs(have) do found = found or h == n end
-		if not found then
-			add("containers", "the component has no container '%s' (its containers: %s)", n, table.concat(have, ", "))
-		end
-	end
-	return problems
-end
-
-local function render_mounts(ctx, props, list_prop)
-	local pod = pod_template_path(ctx.output) .. ".spec"
-	local cnames = props.containers or component_containers(ctx)
-	for _, m in ipairs(props[list_prop]) do
-		if m.as == "files" then
-			local vol = oam.name(VOLUME_PREFIX, m.name)
-			local source = { optional = m.optional or nil, defaultMode = m.defaultMode }
-			source[SOURCE == "Secret" and "secretName" or "name"] = m.name
-			if m.items then source.items = m.items end
-			oam.merge_by_key(ctx.output, pod .. ".volumes", "name", { {
-				name = vol, [SOURCE == "Secret" and "secret" or "configMap"] = source } })
-			for _, cname in ipairs(cnames) do
-				local ci = index_by(oam.get(ctx.output, pod .. ".containers"), "name", cname)
-				if not ci then oam.fail("the pod has no container '%s'", cname) end
-				local mounts = string.format("%s.containers[%d].volumeMounts", pod, ci - 1)
-				local other = index_by(oam.get(ctx.output, mounts), "mountPath", m.mountPath)
-				if other and oam.get(ctx.output, mounts)[other].name ~= vol then
-					oam.fail("container '%s' already mounts volume '%s' at %s", cname,
-						oam.get(ctx.output, mounts)[other].name, m.mountPath)
-				end
-				oam.merge_by_key(ctx.output, mounts, "name", { { name = vol, mountPath = m.mountPath, readOnly = true } })
-			end
-		else
-			for _, cname in ipairs(cnames) do
-				local ci = index_by(oam.get(ctx.output, pod .. ".containers"), "name", cname)
-				if not ci then oam.fail("the pod has no container '%s'", cname) end
-				local env_from = string.format("%s.containers[%d].envFrom", pod, ci - 1)
-				local n = #(oam.get(ctx.output, env_from) or {})
-				oam.set(ctx.output, string.format("%s[%d]", env_from, n), {
-					[REF] = { name = m.name, optional = m.optional or nil }, prefix = m.envPrefix })
-			end
-		end
-	end
-end
+-- The work is done by the host helpers oam.source_mount_problems and
+-- oam.render_source_mounts (lua/pod.lua), shared with the other *-mount trait.
 
 return {
 	apiVersion = "oamlua/v1",
@@ -147,10 +36,10 @@ return {
 	},
 
 	validate = function(ctx, props)
-		return mount_problems(ctx, props, "configMaps")
+		return oam.source_mount_problems(ctx, props, "configMaps", "ConfigMap")
 	end,
 
 	render = function(ctx, props)
-		render_mounts(ctx, props, "configMaps")
+		oam.render_source_mounts(ctx, props, "configMaps", "ConfigMap")
 	end,
 }

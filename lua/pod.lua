@@ -276,31 +276,31 @@ function oam.source_mount_problems(ctx, props, list_prop, kind)
 	for i, m in ipairs(props[list_prop]) do
 		local at = string.format("%s[%d]", list_prop, i - 1)
 		if not oam.is_dns_subdomain(m.name) then
-			add(list_prop, "%s: '%s' is not a valid %s name (lowercase letters, digits, '-', '.')", at, m.name, SOURCE)
+			add(at, "%s: '%s' is not a valid %s name (lowercase letters, digits, '-', '.')", at, m.name, SOURCE)
 		end
-		if names[m.name] then add(list_prop, "%s: %s '%s' is listed twice", at, SOURCE, m.name) end
+		if names[m.name] then add(at, "%s: %s '%s' is listed twice", at, SOURCE, m.name) end
 		names[m.name] = true
 		if m.as == "files" then
 			if not m.mountPath then
-				add(list_prop, "%s: files need a mountPath (the directory the keys appear in)", at)
+				add(at, "%s: files need a mountPath (the directory the keys appear in)", at)
 			elseif m.mountPath:sub(1, 1) ~= "/" then
-				add(list_prop, "%s: mountPath '%s' must be an absolute path", at, m.mountPath)
+				add(at, "%s: mountPath '%s' must be an absolute path", at, m.mountPath)
 			elseif paths[m.mountPath] then
-				add(list_prop, "%s: mountPath '%s' is used twice", at, m.mountPath)
+				add(at, "%s: mountPath '%s' is used twice", at, m.mountPath)
 			end
 			if m.mountPath then paths[m.mountPath] = true end
-			if m.envPrefix then add(list_prop, "%s: envPrefix needs as: env", at) end
+			if m.envPrefix then add(at, "%s: envPrefix needs as: env", at) end
 		else
 			for _, f in ipairs({ "mountPath", "items", "defaultMode" }) do
-				if m[f] ~= nil then add(list_prop, "%s: %s needs as: files", at, f) end
+				if m[f] ~= nil then add(at, "%s: %s needs as: files", at, f) end
 			end
 			if m.envPrefix and not m.envPrefix:match("^[%a_%-%.][%w_%-%.]*$") then
-				add(list_prop, "%s: envPrefix '%s' cannot start a variable name", at, m.envPrefix)
+				add(at, "%s: envPrefix '%s' cannot start a variable name", at, m.envPrefix)
 			end
 		end
 		for j, it in ipairs(m.items or {}) do
 			if it.path:sub(1, 1) == "/" or it.path:find("%.%.") then
-				add(list_prop, "%s.items[%d]: path '%s' must be relative, without '..'", at, j - 1, it.path)
+				add(at .. ".items[" .. (j - 1) .. "]", "%s.items[%d]: path '%s' must be relative, without '..'", at, j - 1, it.path)
 			end
 		end
 	end

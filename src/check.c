@@ -736,6 +736,32 @@ static void check_binding_keys(struct oam_trait_use *tu, struct oam_diags *d, co
 	}
 }
 
+/* The node at a property path such as "constraints[1].minDomains" (the
+ * deepest one that exists, so a finding lands as close as possible). */
+static const struct oam_node *node_at_path(const struct oam_node *n, const char *path)
+{
+	char key[256];
+	const struct oam_node *best = NULL;
+	while (n && *path) {
+		size_t l = strcspn(path, ".[");
+		if (l) {
+			snprintf(key, sizeof key, "%.*s", (int)l, path);
+			n = oam_map_get(n, key);
+			path += l;
+		} else if (*path == '[') {
+			char *end;
+			long i = strtol(path + 1, &end, 10);
+			n = *end == ']' && n->type == OAM_SEQ && i >= 0 && (size_t)i < n->u.seq.n ? n->u.seq.items[i] : NULL;
+			path = *end == ']' ? end + 1 : end;
+		}
+		if (n)
+			best = n;
+		if (*path == '.')
+			path++;
+	}
+	return best;
+}
+
 /* Calls the trait's validate(ctx, props) hook; each problem it returns is
  * reported at the named property (or at the binding). */
 static void run_validate(struct oam_run *run, struct oam_instance *in, struct oam_trait_use *tu, struct oam_diags *d,
@@ -786,7 +812,7 @@ static void run_validate(struct oam_run *run, struct oam_instance *in, struct oa
 				msg = lua_tostring(L, -2);
 				prop = lua_tostring(L, -1);
 			}
-			const struct oam_node *at = prop ? oam_map_get(tu->props, prop) : NULL;
+			const struct oam_node *at = prop ? node_at_path(tu->props, prop) : NULL;
 			oam_diag(d, OAM_SEV_ERROR, "OAM413", at ? at : tu->at, "%s: trait '%s': %s", owner, tu->name,
 				 msg ? msg : "(validate returned a problem without a message)");
 			lua_settop(L, top + 1);

@@ -622,6 +622,7 @@ int cmd_docs(int argc, char **argv)
 		oam_die_usage("docs", "-o needs a directory");
 	if ((rc = oam_session_start(&s, &o)))
 		goto out;
+	oam_registry_load_all(&s.reg);
 	oam_session_report(&s);   /* warnings from module loading */
 	mods = malloc((s.reg.n + 1) * sizeof *mods);
 	if (!mods) {

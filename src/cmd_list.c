@@ -153,6 +153,7 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 	parse_list(cmd, kind == OAM_MOD_TRAIT ? tusage : wusage, argc, argv, &o, 0);
 	if ((rc = oam_session_start(&s, &o)))
 		goto out;
+	oam_registry_load_all(&s.reg);
 	oam_session_report(&s);   /* warnings from module loading */
 	struct oam_module **mods = malloc((s.reg.n + 1) * sizeof *mods);
 	size_t n = 0;

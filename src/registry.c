@@ -72,7 +72,10 @@ static const char *kind_name(enum oam_modkind k)
 	return k == OAM_MOD_TRAIT ? "trait" : "workload";
 }
 
-struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modkind kind, const char *name)
+static int ensure_loaded(struct oam_registry *r, struct oam_module *m);
+
+/* By kind and name, without reading anything. */
+static struct oam_module *lookup(const struct oam_registry *r, enum oam_modkind kind, const char *name)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->mods[i]->kind == kind && !strcmp(r->mods[i]->name, name))
@@ -80,13 +83,31 @@ struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modk
 	return NULL;
 }
 
+struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modkind kind, const char *name)
+{
+	struct oam_module *m = lookup(r, kind, name);
+	if (m && ensure_loaded((struct oam_registry *)r, m) < 0)
+		return NULL;
+	return m;
+}
+
 struct oam_module *oam_registry_workload(const struct oam_registry *r, const char *wtype)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		struct oam_module *m = r->mods[i];
-		if (m->kind == OAM_MOD_WORKLOAD && (!strcmp(m->name, wtype) || (m->type && !strcmp(m->type, wtype))))
-			return m;
-	}
+	struct oam_registry *rw = (struct oam_registry *)r;
+	/* A short name, or a full type whose kind names a module file. */
+	const char *dot = strrchr(wtype, '.');
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < r->n; i++) {
+			struct oam_module *m = r->mods[i];
+			if (m->kind != OAM_MOD_WORKLOAD)
+				continue;
+			int candidate = !strcmp(m->name, wtype) || (dot && !strcmp(m->name, dot + 1)) || pass == 1 ||
+					m->loaded;
+			if (!candidate || ensure_loaded(rw, m) < 0)
+				continue;
+			if (!strcmp(m->name, wtype) || (m->type && !strcmp(m->type, wtype)))
+				return m;
+		}
 	return NULL;
 }
 
@@ -351,6 +372,7 @@ static struct oam_module *adopt(struct oam_registry *r, int rc, const struct oam
 		return NULL;
 	}
 	m->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	m->loaded = 1;
 	lua_settop(L, top);
 	return add_module(r, m) < 0 ? NULL : m;
 }
@@ -386,6 +408,68 @@ static int load_one(struct oam_registry *r, const char *path, const char *origin
 	int top = lua_gettop(r->lua->L);
 	int rc = oam_lua_load_module(r->lua, path, display, basename, &e);
 	return adopt(r, rc, &e, display, basename, origin, builtin, kind_from_dir, top, d) ? 0 : -1;
+}
+
+/* A built-in module is known by its file name and directory (its kind)
+ * until something needs it. */
+static int add_stub(struct oam_registry *r, const char *path, const char *origin, int kind)
+{
+	struct oam_module *m = oam_arena_alloc(r->arena, sizeof *m);
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t bl = strlen(r->builtin_dir);
+	if (!m)
+		return -1;
+	m->kind = (enum oam_modkind)kind;
+	m->name = oam_arena_strndup(r->arena, base, strlen(base) - 4);
+	m->file = oam_arena_strndup(r->arena, path, strlen(path));
+	m->path = !strncmp(path, r->builtin_dir, bl) && path[bl] == '/'
+			  ? oam_arena_printf(r->arena, "builtin:%s", path + bl + 1)
+			  : m->file;
+	m->origin = origin;
+	m->builtin = 1;
+	m->ref = LUA_NOREF;
+	if (!m->name || !m->file || !m->path)
+		return -1;
+	return add_module(r, m);
+}
+
+static int ensure_loaded(struct oam_registry *r, struct oam_module *m)
+{
+	lua_State *L = r->lua->L;
+	struct oam_err e;
+	char err[600];
+	if (m->loaded)
+		return 0;
+	if (m->failed)
+		return -1;
+	int top = lua_gettop(L);
+	memset(&e, 0, sizeof e);
+	m->failed = 1;
+	if (oam_lua_load_module(r->lua, m->file, m->path, m->name, &e) < 0) {
+		if (r->lazy_d) {
+			struct oam_err *x = oam_diag_at(r->lazy_d, OAM_SEV_ERROR, e.id, e.file, e.line, 0, "%s", e.msg);
+			if (e.hint[0])
+				oam_diag_hint(x, "%s", e.hint);
+		}
+		lua_settop(L, top);
+		return -1;
+	}
+	enum oam_modkind kind = m->kind;
+	if (read_module(r, m, m->name, (int)kind, err, sizeof err) < 0) {
+		if (r->lazy_d) {
+			struct oam_err *x = oam_diag_at(r->lazy_d, OAM_SEV_ERROR, "OAM503", m->path, 0, 0, "module '%s': %s",
+							m->name, err);
+			oam_diag_hint(x, "see docs/writing-traits.md for the module contract");
+		}
+		lua_settop(L, top);
+		return -1;
+	}
+	m->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_settop(L, top);
+	m->failed = 0;
+	m->loaded = 1;
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -424,8 +508,12 @@ static int load_files(struct oam_registry *r, const char *dir, const char *origi
 	if (n)
 		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		if (load_one(r, names[i], origin, builtin, kind, d) < 0)
+		if (builtin && kind >= 0) {
+			if (add_stub(r, names[i], origin, kind) < 0)
+				rc = -1;
+		} else if (load_one(r, names[i], origin, builtin, kind, d) < 0) {
 			rc = -1;
+		}
 		free(names[i]);
 	}
 	free(names);
@@ -467,28 +555,49 @@ static int load_dir(struct oam_registry *r, const char *dir, const char *origin,
 /* appliesToWorkloads and conflictsWith must name modules that exist: an
  * error in a built-in, a warning in a module from elsewhere (it may target
  * modules its users load alongside it). */
-static void cross_check(struct oam_registry *r, struct oam_diags *d)
+static int workload_known(struct oam_registry *r, const char *name)
+{
+	if (lookup(r, OAM_MOD_WORKLOAD, name))
+		return 1;
+	const char *dot = strrchr(name, '.');
+	return dot && lookup(r, OAM_MOD_WORKLOAD, dot + 1) && oam_registry_workload(r, name);
+}
+
+static void cross_check(struct oam_registry *r, struct oam_diags *d, int builtins)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct oam_module *m = r->mods[i];
-		if (m->kind != OAM_MOD_TRAIT)
+		if (m->kind != OAM_MOD_TRAIT || !m->loaded || m->builtin != builtins)
 			continue;
 		enum oam_sev sev = m->builtin ? OAM_SEV_ERROR : OAM_SEV_WARNING;
 		for (size_t j = 0; j < m->napplies; j++)
-			if (strcmp(m->applies[j], "*") && !oam_registry_workload(r, m->applies[j]))
+			if (strcmp(m->applies[j], "*") && !workload_known(r, m->applies[j]))
 				oam_diag_at(d, sev, "OAM504", m->path, 0, 0,
 					    "trait '%s': appliesToWorkloads names unknown workload type '%s'", m->name,
 					    m->applies[j]);
 		for (size_t j = 0; j < m->nconflicts; j++)
-			if (!oam_registry_find(r, OAM_MOD_TRAIT, m->conflicts[j]))
+			if (!lookup(r, OAM_MOD_TRAIT, m->conflicts[j]))
 				oam_diag_at(d, sev, "OAM504", m->path, 0, 0,
 					    "trait '%s': conflictsWith names unknown trait '%s'", m->name, m->conflicts[j]);
 	}
 }
 
+int oam_registry_load_all(struct oam_registry *r)
+{
+	int rc = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (ensure_loaded(r, r->mods[i]) < 0)
+			rc = -1;
+	/* The built-ins, read only now, get the check the others got at load. */
+	if (r->lazy_d)
+		cross_check(r, r->lazy_d, 1);
+	return rc;
+}
+
 int oam_registry_load(struct oam_registry *r, const char *const *extra, struct oam_diags *d)
 {
 	int rc = 0;
+	r->lazy_d = d;
 	const char *builtin = oam_builtin_dir();
 	oam_strlcpy(r->builtin_dir, builtin, sizeof r->builtin_dir);
 	rc |= load_dir(r, builtin, "builtin", 1, d);
@@ -502,6 +611,6 @@ int oam_registry_load(struct oam_registry *r, const char *const *extra, struct o
 	}
 	for (; extra && *extra; extra++)
 		rc |= load_dir(r, *extra, "--module-path", 0, d);
-	cross_check(r, d);
+	cross_check(r, d, 0);
 	return rc ? -1 : 0;
 }

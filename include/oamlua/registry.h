@@ -38,6 +38,9 @@ struct oam_module {
 	int has_validate;
 	int ref;                        /* Lua registry reference to the module table */
 	const char *shadows;            /* path of the module this one replaced, or NULL */
+	const char *file;               /* built-ins: the file, read when first needed */
+	int loaded;                     /* the table has been read (always, but for built-ins) */
+	int failed;                     /* reading it failed (reported once) */
 	const char *pack;               /* the trait pack it came from, or NULL */
 	const struct oam_modcaps *caps; /* its pack's declarations (pack.h), or NULL */
 };
@@ -48,6 +51,7 @@ struct oam_registry {
 	struct oam_module **mods;
 	size_t n, cap;
 	char builtin_dir[4096];
+	struct oam_diags *lazy_d;       /* where problems of modules read late go */
 };
 
 int oam_registry_init(struct oam_registry *r, struct oam_lua *lua);
@@ -65,9 +69,14 @@ struct oam_module *oam_registry_load_buffer(struct oam_registry *r, const char *
 					    const char *display, const char *basename, const char *origin,
 					    int kind, struct oam_diags *d);
 
+/* Lookups read a built-in module's file the first time it is needed (a
+ * render reads only the modules it uses); NULL when absent or unreadable. */
 struct oam_module *oam_registry_find(const struct oam_registry *r, enum oam_modkind kind, const char *name);
 /* A workloadType as written: "core.oam.dev/v1alpha1.Server" or "Server". */
 struct oam_module *oam_registry_workload(const struct oam_registry *r, const char *wtype);
+/* Reads every module not read yet (listings, docs). Returns -1 if any failed. */
+int oam_registry_load_all(struct oam_registry *r);
+
 /* Whether a module renders for a target. */
 int oam_module_supports(const struct oam_module *m, const char *target);
 /* Names of all modules of a kind (for suggestions); returns the count. */

@@ -783,43 +783,6 @@ static int is_file(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The *.lua file names of a directory, sorted (caller frees each and the array). */
-static size_t lua_files(const char *dir, char ***out)
-{
-	DIR *dh = opendir(dir);
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	*out = NULL;
-	if (!dh)
-		return 0;
-	while ((de = readdir(dh))) {
-		size_t l = strlen(de->d_name);
-		if (de->d_name[0] == '.' || de->d_name[0] == '_' || l < 5 || strcmp(de->d_name + l - 4, ".lua"))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **nv = realloc(v, cap * sizeof *nv);
-			if (!nv)
-				break;
-			v = nv;
-		}
-		if (!(v[n] = strdup(de->d_name)))
-			break;
-		n++;
-	}
-	closedir(dh);
-	if (n)
-		qsort(v, n, sizeof *v, cmp_strp);
-	*out = v;
-	return n;
-}
-
 static const struct oam_lock_file *lock_file(const struct oam_lock_pack *lp, const char *path)
 {
 	for (size_t i = 0; i < lp->nfiles; i++)
@@ -910,7 +873,7 @@ static int load_pack(struct oam_registry *r, const char *dir, const char *origin
 	for (int k = 0; k < 2; k++) {
 		char sub[PATH_MAX + 64], **names;
 		snprintf(sub, sizeof sub, "%s/%s", dir, subs[k]);
-		size_t n = lua_files(sub, &names);
+		size_t n = oam_module_files(sub, &names);
 		for (size_t i = 0; i < n; i++) {
 			char base[256];
 			snprintf(rel, sizeof rel, "%s/%s", subs[k], names[i]);

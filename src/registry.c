@@ -477,15 +477,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Loads the *.lua files of one directory, in sorted order. */
-static int load_files(struct oam_registry *r, const char *dir, const char *origin, int builtin, int kind,
-		      struct oam_diags *d)
+size_t oam_module_files(const char *dir, char ***out)
 {
 	DIR *dh = opendir(dir);
-	char **names = NULL;
+	char **v = NULL;
 	size_t n = 0, cap = 0;
-	int rc = 0;
 	struct dirent *de;
+	*out = NULL;
 	if (!dh)
 		return 0;
 	while ((de = readdir(dh))) {
@@ -494,24 +492,35 @@ static int load_files(struct oam_registry *r, const char *dir, const char *origi
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
-			char **v = realloc(names, cap * sizeof *v);
-			if (!v)
+			char **nv = realloc(v, cap * sizeof *nv);
+			if (!nv)
 				break;
-			names = v;
+			v = nv;
 		}
-		names[n] = malloc(strlen(dir) + l + 2);
-		if (!names[n])
+		if (!(v[n] = strdup(de->d_name)))
 			break;
-		sprintf(names[n++], "%s/%s", dir, de->d_name);
+		n++;
 	}
 	closedir(dh);
 	if (n)
-		qsort(names, n, sizeof *names, cmp_str);
+		qsort(v, n, sizeof *v, cmp_str);
+	*out = v;
+	return n;
+}
+
+/* Loads the *.lua files of one directory, in sorted order. */
+static int load_files(struct oam_registry *r, const char *dir, const char *origin, int builtin, int kind,
+		      struct oam_diags *d)
+{
+	char **names, path[PATH_MAX];
+	size_t n = oam_module_files(dir, &names);
+	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 		if (builtin && kind >= 0) {
-			if (add_stub(r, names[i], origin, kind) < 0)
+			if (add_stub(r, path, origin, kind) < 0)
 				rc = -1;
-		} else if (load_one(r, names[i], origin, builtin, kind, d) < 0) {
+		} else if (load_one(r, path, origin, builtin, kind, d) < 0) {
 			rc = -1;
 		}
 		free(names[i]);

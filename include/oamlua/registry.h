@@ -82,6 +82,10 @@ int oam_module_supports(const struct oam_module *m, const char *target);
 /* Names of all modules of a kind (for suggestions); returns the count. */
 size_t oam_registry_names(const struct oam_registry *r, enum oam_modkind kind, const char **out, size_t max);
 
+/* The module file names (*.lua, not starting with '.' or '_') of a
+ * directory, sorted; caller frees each and the array. */
+size_t oam_module_files(const char *dir, char ***out);
+
 /* The directory holding the built-in workloads/ and traits/. */
 const char *oam_builtin_dir(void);
 

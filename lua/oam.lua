@@ -460,6 +460,31 @@ function oam.is_dns_subdomain(s)
 	return true
 end
 
+-- The name part of a label or annotation key, and a non-empty label value:
+-- 1-63 of [A-Za-z0-9-_.], alphanumeric at both ends.
+local function qualified_name(s)
+	return #s >= 1 and #s <= 63 and sfind(s, "^%w") ~= nil and sfind(s, "%w$") ~= nil
+		and not sfind(s, "[^%w%-_%.]")
+end
+
+-- Why k is not a valid label or annotation key ([prefix/]name, the prefix
+-- a DNS subdomain); nil when it is.
+function oam.label_key_problem(k)
+	local prefix, name = smatch(k, "^(.*)/(.*)$")
+	if not prefix then name = k end
+	if prefix and not oam.is_dns_subdomain(prefix) then
+		return sfmt("key '%s': prefix '%s' is not a DNS subdomain", k, prefix)
+	end
+	if not qualified_name(name) then
+		return sfmt("key '%s': name '%s' must be 1-63 characters of [A-Za-z0-9-_.], alphanumeric at both ends", k, name)
+	end
+end
+
+-- A label value: empty, or 1-63 of [A-Za-z0-9-_.], alphanumeric at both ends.
+function oam.is_label_value(v)
+	return type(v) == "string" and (v == "" or qualified_name(v))
+end
+
 -- Where the pod template of a workload object is: "spec.template",
 -- "spec.jobTemplate.spec.template" (a CronJob), or "" for a Pod (its own
 -- metadata and spec, as the podman target renders Tasks). nil when it has

@@ -247,6 +247,44 @@ function oam.selector(ctx)
 	return { matchLabels = oam.copy(ctx.selector) }
 end
 
+-- Kubernetes resource requirements of a container a trait adds (sidecar,
+-- init container): requests and limits of cpu and memory as quantities.
+-- A fresh schema per call, so no two modules share (and could change) one.
+function oam.container_resources_schema(description)
+	local function quantities()
+		return { type = "object", properties = {
+			cpu = { type = "string", description = "CPU, e.g. \"100m\" or \"0.5\"" },
+			memory = { type = "string", description = "Memory, e.g. \"64Mi\"" },
+		} }
+	end
+	return { type = "object", description = description,
+		properties = { requests = quantities(), limits = quantities() } }
+end
+
+-- Those requirements without the maps that were not given (a missing
+-- object property arrives as {}); nil when nothing is left.
+function oam.container_resources(res)
+	local r = {}
+	for _, kind in ipairs({ "requests", "limits" }) do
+		if next(res[kind]) ~= nil then r[kind] = oam.copy(res[kind]) end
+	end
+	return next(r) ~= nil and r or nil
+end
+
+-- Adds a validate() finding on `property` for each quantity that does not parse.
+function oam.container_resources_problems(res, property, problems)
+	for _, kind in ipairs({ "requests", "limits" }) do
+		for _, r in ipairs({ "cpu", "memory" }) do
+			local q = res[kind][r]
+			local ok, why = true, nil
+			if q ~= nil then ok, why = oam.parse_quantity(q) end
+			if not ok then
+				problems[#problems + 1] = { property = property, message = sfmt("%s.%s: %s", kind, r, why) }
+			end
+		end
+	end
+end
+
 -- Mounting existing ConfigMaps or Secrets into containers, as files (a
 -- volume per source) or as environment variables (envFrom): the logic of
 -- the configmap-mount and secret-mount traits, which differ only in kind.

@@ -7,14 +7,6 @@
 -- selecting the same pods. On a Worker or SingletonWorker, which declare no
 -- container ports, it is the only Service, and the ports must be listed.
 
--- A DNS-1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends. (Local:
--- oam.is_dns_label's pattern puts "?" after a group, which Lua patterns do
--- not support, so it refuses every valid name.)
-local function is_dns_label(s)
-	return #s >= 1 and #s <= 63 and s:find("^[a-z0-9]") ~= nil and s:find("[a-z0-9]$") ~= nil
-		and not s:find("[^a-z0-9%-]")
-end
-
 local function is_server(ctx)
 	return ctx.workloadType == "Server" or ctx.workloadType == "SingletonServer"
 end
@@ -100,7 +92,7 @@ return {
 			if p.nodePort and not external then
 				add("ports", "ports[%d]: nodePort needs type NodePort or LoadBalancer", i - 1)
 			end
-			if p.name and not is_dns_label(p.name) then
+			if p.name and not oam.is_dns_label(p.name) then
 				add("ports", "ports[%d]: name '%s' is not a DNS label (lowercase letters, digits, '-')", i - 1, p.name)
 			end
 			local key = p.port .. "/" .. p.protocol

@@ -4,45 +4,9 @@
 -- run in that order. To hand files to the main containers, mount a volume
 -- they share, e.g. an ephemeral component volume (an emptyDir).
 
--- A DNS-1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends. (Local:
--- oam.is_dns_label's pattern puts "?" after a group, which Lua patterns do
--- not support, so it refuses every valid name.)
-local function is_dns_label(s)
-	return #s >= 1 and #s <= 63 and s:find("^[a-z0-9]") ~= nil and s:find("[a-z0-9]$") ~= nil
-		and not s:find("[^a-z0-9%-]")
-end
-
 -- The pod template of the workload object: Deployment, StatefulSet, Job
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
 local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
-
--- Resources without the maps that were not given (a missing object
--- property arrives as {}); nil when nothing is left.
-local function resources(res)
-	local r = {}
-	for _, kind in ipairs({ "requests", "limits" }) do
-		if next(res[kind]) ~= nil then r[kind] = oam.copy(res[kind]) end
-	end
-	return next(r) ~= nil and r or nil
-end
-
-local function quantity_problems(res, problems)
-	for _, kind in ipairs({ "requests", "limits" }) do
-		for _, r in ipairs({ "cpu", "memory" }) do
-			local q = res[kind][r]
-			local ok, why = true, nil
-			if q ~= nil then ok, why = oam.parse_quantity(q) end
-			if not ok then
-				problems[#problems + 1] = { property = "resources", message = string.format("%s.%s: %s", kind, r, why) }
-			end
-		end
-	end
-end
-
-local QUANTITIES = { type = "object", properties = {
-	cpu = { type = "string", description = "CPU, e.g. \"100m\" or \"0.5\"" },
-	memory = { type = "string", description = "Memory, e.g. \"64Mi\"" },
-} }
 
 return {
 	apiVersion = "oamlua/v1",
@@ -73,13 +37,12 @@ return {
 				subPath = { type = "string", description = "Mount only this path of the volume" },
 				readOnly = { type = "boolean", default = false, description = "Mount read-only" },
 			} } },
-		resources = { type = "object", description = "Compute resources of the init container",
-			properties = { requests = QUANTITIES, limits = QUANTITIES } },
+		resources = oam.container_resources_schema("Compute resources of the init container"),
 	},
 
 	validate = function(ctx, props)
 		local problems = {}
-		if not is_dns_label(props.name) then
+		if not oam.is_dns_label(props.name) then
 			problems[#problems + 1] = { property = "name", message = string.format(
 				"'%s' is not a valid container name (a DNS label: lowercase letters, digits, '-')", props.name) }
 		end
@@ -89,7 +52,7 @@ return {
 					"the component already has a container '%s': choose another name", props.name) }
 			end
 		end
-		quantity_problems(props.resources, problems)
+		oam.container_resources_problems(props.resources, "resources", problems)
 		return problems
 	end,
 
@@ -116,7 +79,7 @@ return {
 			args = props.args,
 			env = props.env,
 			volumeMounts = mounts,
-			resources = resources(props.resources),
+			resources = oam.container_resources(props.resources),
 		} })
 	end,
 }

@@ -5,40 +5,6 @@
 local RESERVED_PREFIXES = { "app.oam.dev/", "workload.oam.dev/", "trait.oam.dev/", "scope.oam.dev/" }
 local RESERVED_KEYS = { ["app.kubernetes.io/managed-by"] = true }
 
--- A DNS-1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends. (Local:
--- oam.is_dns_label's pattern puts "?" after a group, which Lua patterns do
--- not support, so it refuses every valid name.)
-local function is_dns_label(s)
-	return #s >= 1 and #s <= 63 and s:find("^[a-z0-9]") ~= nil and s:find("[a-z0-9]$") ~= nil
-		and not s:find("[^a-z0-9%-]")
-end
-
--- A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
-local function is_dns_subdomain(s)
-	if #s < 1 or #s > 253 then return false end
-	for part in (s .. "."):gmatch("([^.]*)%.") do
-		if not is_dns_label(part) then return false end
-	end
-	return true
-end
-
--- A Kubernetes name part: 1..63 of [A-Za-z0-9-_.], alphanumeric at both ends.
-local function is_name(s)
-	return #s >= 1 and #s <= 63 and s:find("^%w") ~= nil and s:find("%w$") ~= nil and not s:find("[^%w%-_%.]")
-end
-
--- A label or annotation key: [prefix/]name, the prefix a DNS subdomain.
-local function key_problem(k)
-	local prefix, name = k:match("^(.*)/(.*)$")
-	if not prefix then name = k end
-	if prefix and not is_dns_subdomain(prefix) then
-		return string.format("key '%s': prefix '%s' is not a DNS subdomain", k, prefix)
-	end
-	if not is_name(name) then
-		return string.format("key '%s': name '%s' must be 1-63 characters of [A-Za-z0-9-_.], alphanumeric at both ends", k, name)
-	end
-end
-
 -- The pod template of the workload object, if it has one: Deployment,
 -- StatefulSet, DaemonSet, Job (spec.template) or CronJob (the cron trait).
 local pod_template_path = oam.pod_template_path
@@ -75,7 +41,7 @@ return {
 		local problems = {}
 		for _, k in ipairs(oam.sorted_keys(props.labels)) do
 			local v = props.labels[k]
-			local p = key_problem(k)
+			local p = oam.label_key_problem(k)
 			if not p then
 				for _, pre in ipairs(RESERVED_PREFIXES) do
 					if k:sub(1, #pre) == pre then p = string.format("key '%s' is reserved: oamlua sets the %s* labels itself", k, pre) end
@@ -85,7 +51,7 @@ return {
 			if not p and type(v) ~= "string" then
 				p = string.format("label '%s' must be a string, got %s (quote it: \"%s\")", k,
 					v == oam.null and "null" or type(v), v == oam.null and "" or tostring(v))
-			elseif not p and v ~= "" and not is_name(v) then
+			elseif not p and not oam.is_label_value(v) then
 				p = string.format("label '%s': value '%s' must be at most 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends", k, v)
 			end
 			if p then problems[#problems + 1] = { property = "labels", message = p } end

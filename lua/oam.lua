@@ -575,6 +575,25 @@ function oam.fail(fmt, ...)
 	error(sfmt(fmt, ...), 2)
 end
 
+-- The object a trait works on: the workload when kind is nil, else the one
+-- object of the instance rendered so far with that kind (and name). Fails
+-- at the caller's line, listing what the instance has, when there is no
+-- such object or more than one.
+function oam.instance_object(ctx, kind, name)
+	if not kind then return ctx.output end
+	local found, all = {}, {}
+	for _, obj in ipairs(ctx.outputs) do
+		all[#all + 1] = sfmt("%s '%s'", tostring(obj.kind), tostring(obj.metadata and obj.metadata.name))
+		if obj.kind == kind and (not name or obj.metadata.name == name) then found[#found + 1] = obj end
+	end
+	if #found == 1 then return found[1] end
+	if #found == 0 then
+		error(sfmt("the instance has no %s%s to patch (it has: %s)", kind, name and " '" .. name .. "'" or "",
+			tconcat(all, ", ")), 2)
+	end
+	error(sfmt("the instance has %d objects of kind %s: give name to choose one", #found, kind), 2)
+end
+
 -- Sorted keys of a map (deterministic iteration).
 function oam.sorted_keys(t)
 	local ks = {}

@@ -8,30 +8,6 @@
 -- before it set (that is what it is for); list it last. It cannot change an
 -- object's apiVersion, kind or name, which other objects refer to.
 
-local function describe(obj)
-	return string.format("%s '%s'", tostring(obj.kind), tostring(obj.metadata and obj.metadata.name))
-end
-
--- The object to patch: the workload, or the one object of the instance
--- (rendered before this trait) with the given kind (and name).
-local function target(ctx, props)
-	if not props.kind then
-		if props.name then oam.fail("name needs kind") end
-		return ctx.output
-	end
-	local found, all = {}, {}
-	for _, obj in ipairs(ctx.outputs) do
-		all[#all + 1] = describe(obj)
-		if obj.kind == props.kind and (not props.name or obj.metadata.name == props.name) then found[#found + 1] = obj end
-	end
-	if #found == 1 then return found[1] end
-	if #found == 0 then
-		oam.fail("the instance has no %s%s to patch (it has: %s)", props.kind,
-			props.name and " '" .. props.name .. "'" or "", table.concat(all, ", "))
-	end
-	oam.fail("the instance has %d objects of kind %s: give name to choose one", #found, props.kind)
-end
-
 return {
 	apiVersion = "oamlua/v1",
 	kind = "Trait",
@@ -71,6 +47,6 @@ return {
 	end,
 
 	render = function(ctx, props)
-		oam.merge(target(ctx, props), props.patch)
+		oam.merge(oam.instance_object(ctx, props.kind, props.name), props.patch)
 	end,
 }

@@ -4591,28 +4591,12 @@ def _pb_varint(buf, i):
 
 
 def _pb_fields(buf):
-    out, i = {}, 0
-    while i < len(buf):
-        key, i = _pb_varint(buf, i)
-        f, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = _pb_varint(buf, i)
-        elif wt == 2:
-            n, i = _pb_varint(buf, i)
-            v = bytes(buf[i:i + n])
-            i += n
-        elif wt == 1:
-            v, i = buf[i:i + 8], i + 8
-        elif wt == 5:
-            v, i = buf[i:i + 4], i + 4
-        else:
-            raise ValueError("unsupported protobuf wire type %d" % wt)
-        out.setdefault(f, v)
-    return out
+    """{field: first value}: enough where a field is not repeated."""
+    return {f: vs[0] for f, vs in _pb_all(buf).items()}
 
 
 def _pb_all(buf):
-    """Like _pb_fields but keeps repeated fields: {field: [values]}."""
+    """A protobuf message's fields, repeated ones kept: {field: [values]}."""
     out, i = {}, 0
     while i < len(buf):
         key, i = _pb_varint(buf, i)

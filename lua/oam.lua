@@ -285,6 +285,23 @@ function oam.merge(obj, patch)
 	return obj
 end
 
+-- oam.merge of `patch` at `path` ("spec.template.spec"; "" is the object
+-- itself), creating the maps on the way: the patch is nested under the
+-- path's keys, so it merges, deletes and is tracked exactly as a whole one.
+function oam.merge_at(obj, path, patch)
+	local keys = path == "" and {} or split_path(path)
+	for i = #keys, 1, -1 do
+		if type(keys[i]) ~= "string" then
+			error(sfmt("oam.merge_at: '%s' must name map keys only (no [index])", path_text(keys)), 2)
+		end
+		patch = { [keys[i]] = patch }
+	end
+	if type(patch) ~= "table" then error("oam.merge_at needs a table as the patch", 2) end
+	local root = target_table(obj)
+	merge(root, root, patch, {})
+	return obj
+end
+
 -- Merges a list of maps into the list at `path`, matching entries by `key`
 -- (a field name, or a list of field names that together identify an entry):
 -- matching entries are merged (RFC 7396), others are appended in order.
@@ -478,6 +495,7 @@ function oam.label_key_problem(k)
 	if not qualified_name(name) then
 		return sfmt("key '%s': name '%s' must be 1-63 characters of [A-Za-z0-9-_.], alphanumeric at both ends", k, name)
 	end
+	return nil
 end
 
 -- A label value: empty, or 1-63 of [A-Za-z0-9-_.], alphanumeric at both ends.

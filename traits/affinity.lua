@@ -14,14 +14,6 @@ local SINGLE = { SingletonServer = true, SingletonWorker = true, SingletonTask =
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
 local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
--- A merge patch reaching `path` ("spec.template"): { spec = { template = v } }.
-local function nest(path, v)
-	local keys = {}
-	for k in path:gmatch("[^.]+") do keys[#keys + 1] = k end
-	for i = #keys, 1, -1 do v = { [keys[i]] = v } end
-	return v
-end
-
 -- Node selector requirements, one per label, in key order.
 local function requirements(labels)
 	local out = oam.array()
@@ -99,6 +91,6 @@ return {
 					{ weight = 100, podAffinityTerm = term } } }
 			end
 		end
-		oam.merge(ctx.output, nest(pod_template_path(ctx.output) .. ".spec", { affinity = aff }))
+		oam.merge_at(ctx.output, pod_template_path(ctx.output) .. ".spec", { affinity = aff })
 	end,
 }

@@ -8,14 +8,6 @@
 -- StatefulSet, DaemonSet, Job (spec.template) or CronJob (the cron trait).
 local pod_template_path = oam.pod_template_path
 
--- A merge patch reaching `path` ("spec.template"): { spec = { template = v } }.
-local function nest(path, v)
-	local keys = {}
-	for k in path:gmatch("[^.]+") do keys[#keys + 1] = k end
-	for i = #keys, 1, -1 do v = { [keys[i]] = v } end
-	return v
-end
-
 return {
 	apiVersion = "oamlua/v1",
 	kind = "Trait",
@@ -61,8 +53,8 @@ return {
 			oam.merge(ctx.output, patch)
 		end
 		local pod = props.podTemplate and pod_template_path(ctx.output)
-		if pod then oam.merge(ctx.output, nest(pod, patch)) end
+		if pod then oam.merge_at(ctx.output, pod, patch) end
 		-- A CronJob (the cron trait): its Jobs too.
-		if pod == "spec.jobTemplate.spec.template" then oam.merge(ctx.output, nest("spec.jobTemplate", patch)) end
+		if pod == "spec.jobTemplate.spec.template" then oam.merge_at(ctx.output, "spec.jobTemplate", patch) end
 	end,
 }

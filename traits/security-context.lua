@@ -12,14 +12,6 @@
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
 local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
--- A merge patch reaching `path` ("spec.template"): { spec = { template = v } }.
-local function nest(path, v)
-	local keys = {}
-	for k in path:gmatch("[^.]+") do keys[#keys + 1] = k end
-	for i = #keys, 1, -1 do v = { [keys[i]] = v } end
-	return v
-end
-
 -- The pod-level and container-level settings, profile first.
 local function settings(props)
 	local r = props.restricted
@@ -121,7 +113,7 @@ return {
 	render = function(ctx, props)
 		local pod_path = pod_template_path(ctx.output) .. ".spec"
 		local pod, c = settings(props)
-		if next(pod) ~= nil then oam.merge(ctx.output, nest(pod_path, { securityContext = pod })) end
+		if next(pod) ~= nil then oam.merge_at(ctx.output, pod_path, { securityContext = pod }) end
 		if next(c) == nil then return end
 		local wanted
 		if props.containers then

@@ -86,6 +86,25 @@ int main(void)
 	       "truefalsefalse", "oam.is_dns_subdomain");
 	ESCAPE("return oam.name('Web_Server', 'x') .. ' ' .. #oam.name(string.rep('a', 80))", "web-server-x 63",
 	       "oam.name normalises and shortens");
+	ESCAPE("return tostring(oam.label_key_problem('example.com/tier')) .. ' ' .. oam.label_key_problem('a..b/x') .. ' | ' .. oam.label_key_problem('-x')",
+	       "nil key 'a..b/x': prefix 'a..b' is not a DNS subdomain | key '-x': name '-x' must be 1-63 characters of [A-Za-z0-9-_.], alphanumeric at both ends",
+	       "oam.label_key_problem");
+	ESCAPE("return tostring(oam.is_label_value('')) .. tostring(oam.is_label_value('v1.2_x')) .. tostring(oam.is_label_value('a b')) .. tostring(oam.is_label_value(3))",
+	       "truetruefalsefalse", "oam.is_label_value");
+	ESCAPE("local t = {spec = {template = {spec = {a = 1}}}}; oam.merge_at(t, 'spec.template.spec', {b = 2, a = oam.null}); "
+	       "oam.merge_at(t, 'status.x', {y = 1}); oam.merge_at(t, '', {kind = 'K'}); "
+	       "return tostring(t.spec.template.spec.a) .. t.spec.template.spec.b .. t.status.x.y .. t.kind",
+	       "nil21K", "oam.merge_at merges at a path, creating maps");
+	ESCAPE("return tostring(pcall(oam.merge_at, {}, 'spec.list[0]', {a = 1}))", "false",
+	       "oam.merge_at refuses a list index in the path");
+	ESCAPE("local r = oam.container_resources({requests = {cpu = '1'}, limits = {}}); local p = {}; "
+	       "oam.container_resources_problems({requests = {memory = '1Q'}, limits = {}}, 'res', p); "
+	       "return r.requests.cpu .. tostring(r.limits) .. tostring(oam.container_resources({requests = {}, limits = {}})) .. ' ' .. p[1].property .. ' ' .. p[1].message",
+	       "1nilnil res requests.memory: '1Q' has an unknown unit 'Q'", "oam.container_resources and its checks");
+	ESCAPE("local ctx = {output = {kind = 'Deployment'}, outputs = {{kind = 'Service', metadata = {name = 's'}}}}; "
+	       "local ok, e = pcall(oam.instance_object, ctx, 'ConfigMap'); "
+	       "return oam.instance_object(ctx).kind .. oam.instance_object(ctx, 'Service', 's').metadata.name .. ' ' .. e",
+	       "Deployments the instance has no ConfigMap to patch (it has: Service 's')", "oam.instance_object");
 	ESCAPE("return oam.memory('128') .. ' ' .. oam.memory('5MB') .. ' ' .. oam.memory('1Gi') .. ' ' .. oam.cpu(0.25) .. ' ' .. oam.cpu(2)",
 	       "128Mi 5M 1Gi 250m 2", "OAM quantities become Kubernetes quantities");
 

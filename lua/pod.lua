@@ -293,10 +293,22 @@ local SOURCES = {
 	Secret = { kind = "Secret", ref = "secretRef", volume_prefix = "secret", field = "secret", name_field = "secretName" },
 }
 
-local function component_containers(ctx)
+-- The names of the component's containers, in order.
+function oam.container_names(ctx)
 	local names = {}
 	for _, c in ipairs(ctx.spec.containers or {}) do names[#names + 1] = c.name end
 	return names
+end
+local component_containers = oam.container_names
+
+-- Why `name` is not one of the component's containers, naming those it
+-- has; nil when it is one.
+function oam.unknown_container(ctx, name)
+	local have = component_containers(ctx)
+	for _, h in ipairs(have) do
+		if h == name then return nil end
+	end
+	return sfmt("the component has no container '%s' (its containers: %s)", name, table.concat(have, ", "))
 end
 
 local function index_by(list, field, value)
@@ -342,13 +354,9 @@ function oam.source_mount_problems(ctx, props, list_prop, kind)
 			end
 		end
 	end
-	local have = component_containers(ctx)
 	for _, n in ipairs(props.containers or {}) do
-		local found = false
-		for _, h in ipairs(have) do found = found or h == n end
-		if not found then
-			add("containers", "the component has no container '%s' (its containers: %s)", n, table.concat(have, ", "))
-		end
+		local p = oam.unknown_container(ctx, n)
+		if p then add("containers", "%s", p) end
 	end
 	return problems
 end

@@ -7,12 +7,6 @@
 -- (spec.template) or CronJob (spec.jobTemplate.spec.template, the cron trait).
 local function pod_template_path(obj) return oam.pod_template_path(obj, true) end
 
-local function component_containers(ctx)
-	local names = {}
-	for _, c in ipairs(ctx.spec.containers or {}) do names[#names + 1] = c.name end
-	return names
-end
-
 local function index_by_name(list, name)
 	for i, e in ipairs(list or {}) do
 		if e.name == name then return i end
@@ -91,21 +85,16 @@ return {
 			end
 			seen[e.name] = seen[e.name] or i
 		end
-		local have = component_containers(ctx)
 		for _, n in ipairs(props.containers or {}) do
-			local found = false
-			for _, h in ipairs(have) do found = found or h == n end
-			if not found then
-				problems[#problems + 1] = { property = "containers", message = string.format(
-					"the component has no container '%s' (its containers: %s)", n, table.concat(have, ", ")) }
-			end
+			local p = oam.unknown_container(ctx, n)
+			if p then problems[#problems + 1] = { property = "containers", message = p } end
 		end
 		return problems
 	end,
 
 	render = function(ctx, props)
 		local list = pod_template_path(ctx.output) .. ".spec.containers"
-		for _, cname in ipairs(props.containers or component_containers(ctx)) do
+		for _, cname in ipairs(props.containers or oam.container_names(ctx)) do
 			local ci = index_by_name(oam.get(ctx.output, list), cname)
 			if not ci then oam.fail("the pod has no container '%s'", cname) end
 			local cpath = string.format("%s[%d].env", list, ci - 1)

@@ -14,12 +14,6 @@ local QUANTITIES = { type = "object", additionalProperties = true,
 		["ephemeral-storage"] = { type = "string", description = "Local scratch space, e.g. \"1Gi\"" },
 	} }
 
-local function component_containers(ctx)
-	local names = {}
-	for _, c in ipairs(ctx.spec.containers or {}) do names[#names + 1] = c.name end
-	return names
-end
-
 return {
 	apiVersion = "oamlua/v1",
 	kind = "Trait",
@@ -41,17 +35,12 @@ return {
 
 	validate = function(ctx, props)
 		local problems, seen = {}, {}
-		local have = component_containers(ctx)
 		local function add(fmt, ...)
 			problems[#problems + 1] = { property = "containers", message = string.format(fmt, ...) }
 		end
 		for i, c in ipairs(props.containers) do
-			local found = false
-			for _, h in ipairs(have) do found = found or h == c.name end
-			if not found then
-				add("containers[%d]: the component has no container '%s' (its containers: %s)", i - 1, c.name,
-					table.concat(have, ", "))
-			end
+			local p = oam.unknown_container(ctx, c.name)
+			if p then add("containers[%d]: %s", i - 1, p) end
 			if seen[c.name] then add("containers[%d]: container '%s' is listed twice", i - 1, c.name) end
 			seen[c.name] = true
 			if next(c.requests) == nil and next(c.limits) == nil then

@@ -101,6 +101,9 @@ int main(void)
 	       "oam.container_resources_problems({requests = {memory = '1Q'}, limits = {}}, 'res', p); "
 	       "return r.requests.cpu .. tostring(r.limits) .. tostring(oam.container_resources({requests = {}, limits = {}})) .. ' ' .. p[1].property .. ' ' .. p[1].message",
 	       "1nilnil res requests.memory: '1Q' has an unknown unit 'Q'", "oam.container_resources and its checks");
+	ESCAPE("local ctx = {spec = {containers = {{name = 'api'}, {name = 'proxy'}}}}; "
+	       "return table.concat(oam.container_names(ctx), ',') .. ' ' .. tostring(oam.unknown_container(ctx, 'proxy')) .. ' ' .. oam.unknown_container(ctx, 'web')",
+	       "api,proxy nil the component has no container 'web' (its containers: api, proxy)", "oam.container_names, oam.unknown_container");
 	ESCAPE("local ctx = {output = {kind = 'Deployment'}, outputs = {{kind = 'Service', metadata = {name = 's'}}}}; "
 	       "local ok, e = pcall(oam.instance_object, ctx, 'ConfigMap'); "
 	       "return oam.instance_object(ctx).kind .. oam.instance_object(ctx, 'Service', 's').metadata.name .. ' ' .. e",

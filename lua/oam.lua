@@ -498,6 +498,13 @@ function oam.label_key_problem(k)
 	return nil
 end
 
+-- An IntOrString count such as maxUnavailable: a whole number >= 0 or a
+-- percentage from "0%" to "100%".
+function oam.is_int_or_percent(v)
+	if mtype(v) == "integer" then return v >= 0 end
+	return type(v) == "string" and smatch(v, "^%d+%%$") ~= nil and tonumber(ssub(v, 1, -2)) <= 100
+end
+
 -- A label value: empty, or 1-63 of [A-Za-z0-9-_.], alphanumeric at both ends.
 function oam.is_label_value(v)
 	return type(v) == "string" and (v == "" or qualified_name(v))

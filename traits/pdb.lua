@@ -11,12 +11,6 @@ local function show(v)
 	return type(v) == "string" and string.format("%q", v) or tostring(v)
 end
 
--- An IntOrString: a whole number ≥ 0 or a percentage like "50%".
-local function int_or_percent(v)
-	if math.type(v) == "integer" then return v >= 0 end
-	return type(v) == "string" and v:match("^%d+%%$") ~= nil and tonumber(v:sub(1, -2)) <= 100
-end
-
 return {
 	apiVersion = "oamlua/v1",
 	kind = "Trait",
@@ -40,7 +34,7 @@ return {
 			problems[#problems + 1] = { property = "maxUnavailable", message = "set minAvailable or maxUnavailable, not both" }
 		end
 		for _, k in ipairs({ "minAvailable", "maxUnavailable" }) do
-			if props[k] ~= nil and not int_or_percent(props[k]) then
+			if props[k] ~= nil and not oam.is_int_or_percent(props[k]) then
 				problems[#problems + 1] = { property = k, message = string.format(
 					"%s must be a whole number or a percentage like \"50%%\", got %s", k, show(props[k])) }
 			end

@@ -12,12 +12,6 @@ local function show(v)
 	return type(v) == "string" and string.format("%q", v) or tostring(v)
 end
 
--- An IntOrString: a whole number ≥ 0 or a percentage like "25%".
-local function int_or_percent(v)
-	if math.type(v) == "integer" then return v >= 0 end
-	return type(v) == "string" and v:match("^%d+%%$") ~= nil and tonumber(v:sub(1, -2)) <= 100
-end
-
 local function is_zero(v)
 	return v == 0 or v == "0%"
 end
@@ -61,7 +55,7 @@ return {
 					add(k, "%s is for Deployments (Server, Worker), not a %s", k, ctx.workloadType)
 				elseif props.type ~= "RollingUpdate" then
 					add(k, "%s needs type RollingUpdate", k)
-				elseif not int_or_percent(v) then
+				elseif not oam.is_int_or_percent(v) then
 					add(k, "%s must be a whole number or a percentage like \"25%%\", got %s", k, show(v))
 				end
 			end

@@ -89,6 +89,8 @@ int main(void)
 	ESCAPE("return tostring(oam.label_key_problem('example.com/tier')) .. ' ' .. oam.label_key_problem('a..b/x') .. ' | ' .. oam.label_key_problem('-x')",
 	       "nil key 'a..b/x': prefix 'a..b' is not a DNS subdomain | key '-x': name '-x' must be 1-63 characters of [A-Za-z0-9-_.], alphanumeric at both ends",
 	       "oam.label_key_problem");
+	ESCAPE("return tostring(oam.is_int_or_percent(0)) .. tostring(oam.is_int_or_percent('100%')) .. tostring(oam.is_int_or_percent('101%')) .. tostring(oam.is_int_or_percent(-1)) .. tostring(oam.is_int_or_percent(1.5)) .. tostring(oam.is_int_or_percent('5'))",
+	       "truetruefalsefalsefalsefalse", "oam.is_int_or_percent");
 	ESCAPE("return tostring(oam.is_label_value('')) .. tostring(oam.is_label_value('v1.2_x')) .. tostring(oam.is_label_value('a b')) .. tostring(oam.is_label_value(3))",
 	       "truetruefalsefalse", "oam.is_label_value");
 	ESCAPE("local t = {spec = {template = {spec = {a = 1}}}}; oam.merge_at(t, 'spec.template.spec', {b = 2, a = oam.null}); "

@@ -1,6 +1,7 @@
 /* lhost.c — Lua state setup, sandbox, limits, and the protected call door.
  * The only file that calls lua_pcall. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "oamlua/file.h"
 #include "oamlua/lconv.h"
 #include "oamlua/lhost.h"
 
@@ -558,35 +560,16 @@ int oam_lua_load_module_buffer(struct oam_lua *h, const char *buf, size_t len, c
 int oam_lua_load_module(struct oam_lua *h, const char *path, const char *display, const char *modname,
 			struct oam_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int rc = -1;
-	if (!f) {
-		fill_err(err, "OAM901", display, 0, "cannot open module: %s", strerror(errno));
+	unsigned char *buf;
+	size_t len;
+	if (oam_file_read(path, &buf, &len, SIZE_MAX, 0) < 0) {
+		if (errno == ENOMEM)
+			fill_err(err, "OAM900", display, 0, "out of memory");
+		else
+			fill_err(err, "OAM901", display, 0, "cannot read module: %s", strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 16384);
-			if (!nb)
-				goto out;
-			buf = nb;
-		}
-		size_t r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (!r)
-			break;
-	}
-	if (ferror(f)) {
-		fill_err(err, "OAM901", display, 0, "cannot read module: %s", strerror(errno));
-		goto out;
-	}
-	rc = load_chunk(h, buf, len, display, modname, err);
-out:
-	if (rc < 0 && !err->id[0])
-		fill_err(err, "OAM900", display, 0, "out of memory");
+	int rc = load_chunk(h, (const char *)buf, len, display, modname, err);
 	free(buf);
-	fclose(f);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "oamlua/model.h"
+#include "oamlua/file.h"
 #include "oamlua/pack.h"
 
 void oam_pack_sha256_hex(const void *data, size_t len, char out[65])
@@ -35,58 +36,7 @@ void oam_pack_sha256_hex(const void *data, size_t len, char out[65])
 
 int oam_pack_read_file(const char *path, unsigned char **data, size_t *len, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0;
-	*data = NULL;
-	*len = 0;
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	for (;;) {
-		if (cap - n < 4096) {
-			size_t ncap = cap ? cap * 2 : (size_t)st.st_size + 4097;
-			unsigned char *nb = realloc(buf, ncap);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				errno = ENOMEM;
-				return -1;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (!r)
-			break;
-		n += (size_t)r;
-		if (n > max) {
-			free(buf);
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
-	}
-	close(fd);
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return 0;
+	return oam_file_read(path, data, len, max, OAM_FILE_REGULAR);
 }
 
 int oam_pack_write_file(const char *path, const void *data, size_t len, int mode)

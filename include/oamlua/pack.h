@@ -170,7 +170,7 @@ int oam_pack_path_ok(const char *path);
 int oam_pack_mkdirs(const char *path, int mode);
 /* sha256 as lowercase hex (65 bytes with the NUL). */
 void oam_pack_sha256_hex(const void *data, size_t len, char out[65]);
-/* Reads a whole file (malloc'd, NUL-terminated); -1 with errno set. */
+/* oam_file_read of a regular file only (never a device or FIFO); -1 with errno set. */
 int oam_pack_read_file(const char *path, unsigned char **data, size_t *len, size_t max);
 /* Writes a file atomically (temporary + rename); -1 with errno set. */
 int oam_pack_write_file(const char *path, const void *data, size_t len, int mode);

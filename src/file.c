@@ -1,0 +1,58 @@
+/* file.c — see include/oamlua/file.h. */
+#include "oamlua/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fail(int fd, unsigned char *buf, int e)
+{
+	free(buf);
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int oam_file_read(const char *path, unsigned char **data, size_t *len, size_t max, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0;
+	*data = NULL;
+	*len = 0;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		return fail(fd, NULL, errno);
+	if ((flags & OAM_FILE_REGULAR) && !S_ISREG(st.st_mode))
+		return fail(fd, NULL, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+	for (;;) {
+		if (cap - n < 4096) {
+			/* A regular file's size is known: one read, one allocation. */
+			size_t ncap = cap ? cap * 2 : (S_ISREG(st.st_mode) ? (size_t)st.st_size : 0) + 4097;
+			unsigned char *nb = realloc(buf, ncap);
+			if (!nb)
+				return fail(fd, buf, ENOMEM);
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail(fd, buf, errno);
+		if (!r)
+			break;
+		n += (size_t)r;
+		if (n > max)
+			return fail(fd, buf, EFBIG);
+	}
+	close(fd);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}

@@ -9,7 +9,7 @@ export LC_ALL=C
 unset OAMLUA_PATH
 N=18
 if ! reason=$(pm_available); then
-	echo "1..$N # skip $reason"
+	echo "1..0 # skip $reason"
 	exit 0
 fi
 echo "1..$N"

@@ -7,7 +7,7 @@
 #   curl --unix-socket "$PM_SOCK" "$PM_API/_ping"
 #   pm_atexit pm_cleanup_label app.oam.dev/name=demo
 #
-# Needs (Debian 12): apt-get install -y podman runc busybox-static
+# Needs (Debian 12): apt-get install -y podman runc netavark catatonit busybox-static
 # Runs as root only.  All podman state lives in a private store (see
 # containers.conf / storage.conf next to this file, and NOTES.md):
 #   /var/tmp/oamlua-podman/storage   images, layers, volumes, libpod db
@@ -188,9 +188,11 @@ pm_available() {
 _pm_check() {
 	local c out
 	[ "$(id -u)" = 0 ] || { echo "podman tests need root (rootful podman)"; return 1; }
-	for c in podman runc curl conmon; do
+	# catatonit is the pause process of every pod (play kube), netavark the
+	# network backend: podman only recommends them.
+	for c in podman runc curl conmon catatonit; do
 		command -v "$c" >/dev/null 2>&1 || {
-			echo "$c not installed (apt-get install -y podman runc busybox-static)"
+			echo "$c not installed (apt-get install -y podman runc netavark catatonit busybox-static)"
 			return 1
 		}
 	done

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "oamlua/load.h"
@@ -222,13 +224,14 @@ struct builder {
 	struct anchor *anchors;
 	size_t nanchors, capanchors;
 	struct oam_node *root;
+	unsigned line_base;     /* lines before this text in its file (a slice) */
 	int failed;
 };
 
 static void set_pos(struct builder *b, struct oam_node *n, const yaml_mark_t *m)
 {
 	n->file = b->file;
-	n->line = (unsigned)m->line + 1;
+	n->line = b->line_base + (unsigned)m->line + 1;
 	n->col = (unsigned)m->column + 1;
 }
 
@@ -518,29 +521,29 @@ static int add_doc(struct oam_docset *ds, struct oam_node *root, const char *fil
 static void parser_error(struct builder *b, yaml_parser_t *p)
 {
 	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
+	unsigned line = b->line_base + (unsigned)m->line + 1;
 	struct oam_err *e;
 	if (p->context)
-		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, (unsigned)m->line + 1,
-				(unsigned)m->column + 1, "invalid YAML: %s (%s that starts at line %zu)", p->problem,
-				p->context, (size_t)p->context_mark.line + 1);
+		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, line, (unsigned)m->column + 1,
+				"invalid YAML: %s (%s that starts at line %zu)", p->problem, p->context,
+				(size_t)b->line_base + (size_t)p->context_mark.line + 1);
 	else
-		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, (unsigned)m->line + 1,
-				(unsigned)m->column + 1, "invalid YAML: %s",
-				p->problem ? p->problem : "unknown parser error");
+		e = oam_diag_at(b->d, OAM_SEV_ERROR, "OAM101", b->file, line, (unsigned)m->column + 1,
+				"invalid YAML: %s", p->problem ? p->problem : "unknown parser error");
 	size_t ll;
-	const char *lt = oam_srcmap_line(b->ds->src, b->file, (unsigned)m->line + 1, &ll);
+	const char *lt = oam_srcmap_line(b->ds->src, b->file, line, &ll);
 	if ((p->problem && strstr(p->problem, "tab")) || (lt && ll > (size_t)m->column && lt[m->column] == '\t'))
 		oam_diag_hint(e, "YAML does not allow tabs for indentation; use spaces");
 	else if (p->problem && strstr(p->problem, "mapping values are not allowed"))
 		oam_diag_hint(e, "check the indentation, or quote a value that contains ': '");
 }
 
-static int parse_text(struct oam_docset *ds, const char *file, const char *text, size_t len,
-		      struct oam_diags *d)
+static int parse_slice(struct oam_docset *ds, const char *file, const char *text, size_t len, unsigned line_base,
+		       struct oam_diags *d)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	struct builder b = { .ds = ds, .d = d, .file = file };
+	struct builder b = { .ds = ds, .d = d, .file = file, .line_base = line_base };
 	unsigned docidx = 0;
 	int done = 0;
 
@@ -599,7 +602,7 @@ static int parse_text(struct oam_docset *ds, const char *file, const char *text,
 		case YAML_ALIAS_EVENT: {
 			struct oam_node *n = find_anchor(&b, (const char *)ev.data.alias.anchor);
 			if (!n) {
-				oam_diag_at(d, OAM_SEV_ERROR, "OAM104", file, (unsigned)ev.start_mark.line + 1,
+				oam_diag_at(d, OAM_SEV_ERROR, "OAM104", file, line_base + (unsigned)ev.start_mark.line + 1,
 					    (unsigned)ev.start_mark.column + 1, "unknown alias '*%s'",
 					    ev.data.alias.anchor);
 				b.failed = 1;
@@ -623,6 +626,139 @@ static int parse_text(struct oam_docset *ds, const char *file, const char *text,
 	free(b.anchors);
 	yaml_parser_delete(&p);
 	return b.failed ? -1 : 0;
+}
+
+/* ---- large inputs: slices parsed on several cores ---- */
+
+/* A line that is exactly "---" (or "--- " and more) at column 0 always
+ * starts a new document: YAML forbids it inside any scalar or collection, so
+ * the text before and after it parse the same on their own. Anchors never
+ * cross documents. */
+#define SLICE_MIN (256u << 10)
+#define SLICES_MAX 8
+
+struct slice {
+	struct oam_docset ds;   /* private arena and document list */
+	struct oam_diags d;
+	const char *file, *text;
+	size_t len;
+	unsigned line_base;
+	int rc;
+	pthread_t tid;
+};
+
+static void *slice_run(void *arg)
+{
+	struct slice *sl = arg;
+	sl->rc = parse_slice(&sl->ds, sl->file, sl->text, sl->len, sl->line_base, &sl->d);
+	return NULL;
+}
+
+static int slice_count(size_t len)
+{
+	const char *env = getenv("OAMLUA_JOBS");
+	long cpus = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
+	long by_size = (long)(len / SLICE_MIN);
+	long n = cpus < by_size ? cpus : by_size;
+	return n < 1 ? 1 : n > SLICES_MAX ? SLICES_MAX : (int)n;
+}
+
+/* The start of the first document-start line at or after `from`, or `len`. */
+static size_t next_doc_start(const char *text, size_t len, size_t from)
+{
+	for (size_t i = from; i + 3 <= len;) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		if (!nl)
+			break;
+		i = (size_t)(nl - text) + 1;
+		if (i + 3 <= len && !memcmp(text + i, "---", 3) &&
+		    (i + 3 == len || text[i + 3] == '\n' || text[i + 3] == ' ' || text[i + 3] == '\t' || text[i + 3] == '\r'))
+			return i;
+	}
+	return len;
+}
+
+static unsigned count_lines(const char *p, const char *end)
+{
+	unsigned n = 0;
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Splits at document starts and parses the slices in parallel; the result
+ * is the serial parse's, byte for byte. Any finding in any slice (or a
+ * failure to start a thread) makes it give up and return 1: the caller then
+ * parses the whole text serially, so errors are reported exactly as before. */
+static int parse_parallel(struct oam_docset *ds, const char *file, const char *text, size_t len, int n)
+{
+	struct slice sl[SLICES_MAX];
+	int k = 0, started[SLICES_MAX] = { 0 }, rc = 1;
+	size_t at = 0;
+	unsigned line = 0;
+	memset(sl, 0, sizeof sl);
+	for (int i = 0; i < n && at < len; i++) {
+		size_t end = i == n - 1 ? len : next_doc_start(text, len, at + (len - at) / (size_t)(n - i));
+		if (oam_docset_init(&sl[k].ds) < 0)
+			goto out;
+		free(sl[k].ds.src);
+		sl[k].ds.src = ds->src;   /* read-only here: only hints look at it */
+		oam_diags_init(&sl[k].d);
+		sl[k].file = file;
+		sl[k].text = text + at;
+		sl[k].len = end - at;
+		sl[k].line_base = line;
+		line += count_lines(text + at, text + end);
+		at = end;
+		k++;
+	}
+	if (k < 2)
+		goto out;
+	for (int i = 1; i < k; i++)
+		if (!(started[i] = pthread_create(&sl[i].tid, NULL, slice_run, &sl[i]) == 0))
+			break;
+	slice_run(&sl[0]);
+	int ok = sl[0].rc == 0 && !sl[0].d.n;
+	for (int i = 1; i < k; i++) {
+		if (started[i])
+			pthread_join(sl[i].tid, NULL);
+		ok = ok && started[i] && sl[i].rc == 0 && !sl[i].d.n;
+	}
+	if (!ok)
+		goto out;
+	unsigned base = 0;
+	for (int i = 0; i < k; i++) {
+		for (size_t j = 0; j < sl[i].ds.ndocs; j++)
+			if (add_doc(ds, sl[i].ds.docs[j].root, file, base++) < 0)
+				goto out;
+	}
+	for (int i = 0; i < k; i++) {
+		oam_arena_adopt(ds->arena, sl[i].ds.arena);
+		sl[i].ds.arena = NULL;
+	}
+	rc = 0;
+out:
+	for (int i = 0; i < k; i++) {
+		sl[i].ds.src = NULL;
+		oam_docset_release(&sl[i].ds);
+		oam_diags_release(&sl[i].d);
+	}
+	return rc;
+}
+
+static int parse_text(struct oam_docset *ds, const char *file, const char *text, size_t len,
+		      struct oam_diags *d)
+{
+	int n = slice_count(len);
+	if (n > 1) {
+		size_t before = ds->ndocs;
+		if (parse_parallel(ds, file, text, len, n) == 0)
+			return 0;
+		ds->ndocs = before;   /* drop what a failed attempt added */
+	}
+	return parse_slice(ds, file, text, len, 0, d);
 }
 
 static int add_source(struct oam_docset *ds, const char *name, char *text, size_t len, const char **stored)

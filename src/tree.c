@@ -63,6 +63,23 @@ void *oam_arena_alloc(struct oam_arena *a, size_t size)
 	return p;
 }
 
+void oam_arena_adopt(struct oam_arena *a, struct oam_arena *from)
+{
+	struct block *tail = from->head;
+	if (tail) {
+		while (tail->next)
+			tail = tail->next;
+		/* Behind a's current block, so a keeps filling that one. */
+		if (a->head) {
+			tail->next = a->head->next;
+			a->head->next = from->head;
+		} else {
+			a->head = from->head;
+		}
+	}
+	free(from);
+}
+
 char *oam_arena_strndup(struct oam_arena *a, const char *s, size_t len)
 {
 	char *p = oam_arena_alloc(a, len + 1);

@@ -38,6 +38,8 @@ struct oam_arena *oam_arena_new(void);
 void oam_arena_free(struct oam_arena *a);
 void *oam_arena_alloc(struct oam_arena *a, size_t size);   /* zeroed; NULL on OOM */
 char *oam_arena_strndup(struct oam_arena *a, const char *s, size_t len);
+/* Moves every block of `from` into `a` and frees `from` (its data lives on). */
+void oam_arena_adopt(struct oam_arena *a, struct oam_arena *from);
 char *oam_arena_printf(struct oam_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Node constructors (return NULL on OOM). `at` supplies the position. */

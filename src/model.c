@@ -220,12 +220,40 @@ static const char *types_text(unsigned types, char *buf, size_t size)
 	return buf;
 }
 
+/* Appends up to `len` bytes of `s` at out[*n], keeping room for the NUL. */
+static void put(char *out, size_t size, size_t *n, const char *s, size_t len)
+{
+	if (len > size - 1 - *n)
+		len = size - 1 - *n;
+	memcpy(out + *n, s, len);
+	*n += len;
+}
+
+/* The path of every field visited is built, though only a finding prints
+ * it: by hand, since snprintf here was a tenth of a validate run. Truncates
+ * like snprintf. */
 static void join_path(char *out, size_t size, const char *base, const char *key, long idx)
 {
-	if (key)
-		snprintf(out, size, "%s%s%s", base, base[0] ? "." : "", key);
-	else
-		snprintf(out, size, "%s[%ld]", base, idx);
+	size_t n = 0;
+	put(out, size, &n, base, strlen(base));
+	if (key) {
+		if (base[0])
+			put(out, size, &n, ".", 1);
+		put(out, size, &n, key, strlen(key));
+	} else {
+		char num[24];
+		size_t k = sizeof num;
+		unsigned long v = idx < 0 ? 0UL - (unsigned long)idx : (unsigned long)idx;
+		num[--k] = ']';
+		do
+			num[--k] = (char)('0' + v % 10);
+		while (v /= 10);
+		if (idx < 0)
+			num[--k] = '-';
+		num[--k] = '[';
+		put(out, size, &n, num + k, sizeof num - k);
+	}
+	out[n] = '\0';
 }
 
 static void walk_map(struct walker *w, const struct oam_node *n, const struct shape *s, const char *path);

@@ -771,7 +771,13 @@ static void run_validate(struct oam_run *run, struct oam_instance *in, struct oa
 	struct oam_err err;
 	char what[300];
 	int top = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, tu->mod->ref);
+	/* A render job has its own registry: the same module, loaded again. */
+	const struct oam_module *m = run->worker ? oam_registry_find(run->reg, tu->mod->kind, tu->mod->name) : tu->mod;
+	if (!m) {
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "trait module '%s' missing in a render job", tu->mod->name);
+		return;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
 	lua_getfield(L, -1, "validate");
 	lua_remove(L, -2);
 	/* A shallow copy of the instance's context, so that what one hook
@@ -894,6 +900,13 @@ static void check_traits(struct oam_run *run, struct oam_instance *in, struct va
 	}
 }
 
+static void run_hooks(struct oam_run *run, struct oam_instance *in, struct oam_diags *d, const char *owner)
+{
+	for (size_t i = 0; i < in->ntraits; i++)
+		if (in->traits[i].ok && !in->traits[i].skip && in->traits[i].mod->has_validate)
+			run_validate(run, in, &in->traits[i], d, owner);
+}
+
 static void check_instance(struct oam_run *run, struct oam_app *a, struct oam_instance *in, struct oam_diags *d)
 {
 	char owner[300];
@@ -938,11 +951,57 @@ static void check_instance(struct oam_run *run, struct oam_app *a, struct oam_in
 	}
 	in->ok = d->nerrors == before && in->comp && in->comp->ok;
 	/* Traits' own rules need a sane instance to look at. */
-	if (in->ok)
+	in->hooks_pending = 0;
+	if (in->ok && run->defer_hooks) {
 		for (size_t i = 0; i < in->ntraits; i++)
-			if (in->traits[i].ok && !in->traits[i].skip && in->traits[i].mod->has_validate)
-				run_validate(run, in, &in->traits[i], d, owner);
+			in->hooks_pending |= in->traits[i].ok && !in->traits[i].skip && in->traits[i].mod->has_validate;
+		in->diag_mark = d->n;
+		return;
+	}
+	if (in->ok)
+		run_hooks(run, in, d, owner);
 	in->ok = d->nerrors == before && in->comp && in->comp->ok;
+}
+
+static void copy_diag(struct oam_diags *to, const struct oam_err *e)
+{
+	struct oam_err *c = oam_diag_at(to, e->sev, e->id, e->file[0] ? e->file : NULL, e->line, e->col, "%s", e->msg);
+	if (e->hint[0])
+		oam_diag_hint(c, "%s", e->hint);
+}
+
+size_t oam_check_hooks(struct oam_run *run, struct oam_instance *in, struct oam_diags *d)
+{
+	char owner[300];
+	size_t before = d->n;
+	snprintf(owner, sizeof owner, "instance '%s'", in->name);
+	run_hooks(run, in, d, owner);
+	return d->n - before;
+}
+
+void oam_check_deferred(struct oam_run *run, struct oam_diags *d)
+{
+	struct oam_diags out;
+	size_t at = 0;
+	oam_diags_init(&out);
+	out.warn_as_error = d->warn_as_error;
+	for (size_t i = 0; i < run->model->napps; i++)
+		for (size_t j = 0; j < run->model->apps[i]->ninst; j++) {
+			struct oam_instance *in = &run->model->apps[i]->inst[j];
+			if (!in->hooks_pending)
+				continue;
+			for (; at < in->diag_mark && at < d->n; at++)
+				copy_diag(&out, &d->v[at]);
+			in->ctx_ref = 0;   /* a render job's, in its own Lua state */
+			size_t before = out.nerrors;
+			oam_check_hooks(run, in, &out);
+			in->hooks_pending = 0;
+			in->ok = in->ok && out.nerrors == before;
+		}
+	for (; at < d->n; at++)
+		copy_diag(&out, &d->v[at]);
+	oam_diags_release(d);
+	*d = out;
 }
 
 static void check_app(struct oam_run *run, struct oam_app *a, struct oam_diags *d)
@@ -1038,6 +1097,11 @@ size_t oam_check(struct oam_run *run, struct oam_diags *d)
 				all[i]->ok = 0;
 			}
 		free(all);
+	}
+	if (run->defer_hooks && d->nerrors > before) {
+		/* Nothing will be rendered: report the hooks' findings with the rest. */
+		oam_check_deferred(run, d);
+		run->defer_hooks = 0;
 	}
 	return d->nerrors - before;
 }

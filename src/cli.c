@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "oamlua/cli.h"
+#include "oamlua/jobs.h"
 
 static long long parse_num(const char *cmd, const char *flag, const char *arg)
 {
@@ -125,6 +126,15 @@ int oam_session_check(struct oam_session *s)
 	s->run.skip_unsupported = o->skip_unsupported;
 	s->run.publish_address = o->publish_address ? o->publish_address : "127.0.0.1";
 	s->run.undeclared_params_warn = o->undeclared_params_warn;
+	s->jobs = 1;
+	if (s->may_use_jobs) {
+		size_t ninst = 0;
+		for (size_t i = 0; i < s->model.napps; i++)
+			ninst += s->model.apps[i]->ninst;
+		s->jobs = oam_jobs_count(ninst);
+	}
+	/* Each job checks its own instances' trait hooks, in its own Lua state. */
+	s->run.defer_hooks = s->jobs > 1;
 	oam_check(&s->run, &s->diags);
 	return s->diags.nerrors ? s->diags.exit_code : 0;
 }

@@ -164,6 +164,7 @@ int cmd_render(int argc, char **argv)
 		oam_die_usage("render", "unknown output format '%s' (yaml, json or name)", o.output);
 	if ((rc = oam_session_start(&s, &o)))
 		goto out;
+	s.may_use_jobs = fmt != OAM_FMT_JSON && !show_owners;
 	t1 = now();
 	if ((rc = oam_session_check(&s))) {
 		oam_session_report(&s);
@@ -171,10 +172,7 @@ int cmd_render(int argc, char **argv)
 	}
 	t2 = now();
 	double tr;
-	size_t ninst = 0;
-	for (size_t i = 0; i < s.model.napps; i++)
-		ninst += s.model.apps[i]->ninst;
-	int jobs = fmt == OAM_FMT_JSON || show_owners ? 1 : oam_jobs_count(ninst);
+	int jobs = s.jobs;
 	if (show_owners && fmt != OAM_FMT_YAML)
 		oam_die_usage("render", "--show-owners writes YAML; drop -o %s", o.output);
 	if (jobs > 1) {

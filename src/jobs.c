@@ -15,6 +15,7 @@ struct sync {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int pending;                    /* jobs still rendering */
+	int hooks_failed;               /* a deferred validate hook found a problem */
 };
 
 struct job {
@@ -47,9 +48,10 @@ int oam_jobs_count(size_t ninstances)
 	return (int)(cpus < by_size ? cpus : by_size);
 }
 
-static void rendered(struct sync *y)
+static void rendered(struct sync *y, int hooks_failed)
 {
 	pthread_mutex_lock(&y->mu);
+	y->hooks_failed |= hooks_failed;
 	y->pending--;
 	pthread_cond_broadcast(&y->cv);
 	pthread_mutex_unlock(&y->mu);
@@ -60,14 +62,23 @@ static void emit_slice(struct job *j, struct oam_run *run)
 	char err[1024];
 	int r = oam_render_instances(run, j->inst, j->n, &j->diags);
 	if (j->main_thread) {
-		/* Wait for the others to be done with the inputs, then drop them. */
+		/* Wait for the others to be done with the inputs, then drop them
+		 * (unless a hook failed: reporting that needs them again). */
 		pthread_mutex_lock(&j->sync->mu);
+		j->sync->hooks_failed |= run->hooks_failed;
 		while (j->sync->pending > 1)
 			pthread_cond_wait(&j->sync->cv, &j->sync->mu);
+		int failed = j->sync->hooks_failed;
 		pthread_mutex_unlock(&j->sync->mu);
+		if (failed) {
+			if (r == 0)
+				lua_pop(run->lua->L, 1);
+			j->rc = -1;
+			return;
+		}
 		oam_session_drop_inputs(j->s);
 	} else {
-		rendered(j->sync);
+		rendered(j->sync, run->hooks_failed);
 	}
 	if (r < 0) {
 		j->rc = -1;
@@ -121,7 +132,7 @@ static void *worker_run(struct job *j)
 	return NULL;
 fail:
 	if (!signalled)
-		rendered(j->sync);
+		rendered(j->sync, 0);
 	return NULL;
 }
 
@@ -192,6 +203,14 @@ int oam_render_jobs(struct oam_session *s, enum oam_format fmt, int jobs, struct
 	free(started);
 	pthread_mutex_destroy(&y.mu);
 	pthread_cond_destroy(&y.cv);
+	if (y.hooks_failed) {
+		/* Report the hooks' findings exactly as a one-core check would, and
+		 * nothing from the render jobs (the serial run renders nothing). */
+		oam_check_deferred(&s->run, &s->diags);
+		for (int k = 0; k < jobs; k++)
+			j[k].diags.n = 0;
+		rc = -1;
+	}
 	for (int k = 0; k < jobs; k++) {
 		for (size_t i = 0; i < j[k].diags.n; i++) {
 			const struct oam_err *e = &j[k].diags.v[i];

@@ -136,14 +136,11 @@ static void build_ctx(struct oam_run *run, struct oam_instance *in);
 
 /* The context is built once per instance (the checks' validate hooks and
  * the render share it) and kept in the registry until the instance is
- * rendered. */
+ * rendered. An instance is only ever checked and rendered in one Lua state:
+ * the main one, or with deferred hooks the state of the job rendering it. */
 void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in)
 {
 	lua_State *L = run->lua->L;
-	if (run->worker) {   /* another thread's state: no shared cache */
-		build_ctx(run, in);
-		return;
-	}
 	if (in->ctx_ref > 0) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, in->ctx_ref);
 		return;
@@ -416,10 +413,8 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 
 	oam_render_push_ctx(run, in);
 	int ctx_idx = lua_gettop(L);
-	if (!run->worker) {
-		luaL_unref(L, LUA_REGISTRYINDEX, in->ctx_ref);
-		in->ctx_ref = -1;
-	}
+	luaL_unref(L, LUA_REGISTRYINDEX, in->ctx_ref);
+	in->ctx_ref = -1;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, w->ref);
 	lua_getfield(L, -1, "render");
 	lua_remove(L, -2);
@@ -580,9 +575,17 @@ int oam_render_instances(struct oam_run *run, struct oam_instance *const *inst, 
 		lua_setfield(L, -2, *k);
 	}
 	int cluster_idx = lua_gettop(L);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		/* A deferred hook's finding fails the whole run: the main thread
+		 * runs every hook again to report them in order (oam_check_deferred). */
+		if (inst[i]->hooks_pending && oam_check_hooks(run, inst[i], d)) {
+			run->hooks_failed = 1;
+			rc = -1;
+			break;
+		}
 		if (render_instance(run, inst[i], out_idx, cluster_idx, d) < 0)
 			rc = -1;
+	}
 	lua_pop(L, 1);
 	if (rc < 0) {
 		lua_pop(L, 1);

@@ -25,10 +25,20 @@ struct oam_run {
 	const char *target;             /* "kubernetes" or "podman" */
 	int skip_unsupported;           /* traits without the target are skipped, with a warning */
 	const char *publish_address;    /* podman: the host address ports are published on */
+	int defer_hooks;                /* trait validate hooks run in the render jobs */
+	int hooks_failed;               /* a deferred hook found a problem while rendering */
 };
 
-/* Runs all checks; returns the number of errors found. */
+/* Runs all checks; returns the number of errors found. With
+ * run->defer_hooks the traits' validate hooks are left to the render jobs
+ * (each instance on the core that renders it), unless the other checks
+ * already failed: then they run here, so the findings are always the same. */
 size_t oam_check(struct oam_run *run, struct oam_diags *d);
+/* Runs one instance's deferred hooks; returns the number of findings. */
+size_t oam_check_hooks(struct oam_run *run, struct oam_instance *in, struct oam_diags *d);
+/* Runs every instance's deferred hooks in run->lua and puts each finding
+ * where an undeferred check would have reported it. */
+void oam_check_deferred(struct oam_run *run, struct oam_diags *d);
 
 /* Renders every instance that passed the checks; on success pushes one Lua
  * list of all objects and returns 0. On failure pushes nothing, returns -1. */

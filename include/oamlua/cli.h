@@ -40,6 +40,8 @@ struct oam_session {
 	struct oam_model model;
 	struct oam_run run;
 	int lua_ok, reg_ok, docs_ok;
+	int may_use_jobs;               /* set before oam_session_check: render on several cores */
+	int jobs;                       /* then: how many (1 unless may_use_jobs) */
 };
 
 /* Long options shared by commands; `common_opt` handles one of them and

@@ -61,6 +61,8 @@ struct oam_instance {
 	const struct oam_node **pvals;          /* resolved parameter values, in comp->params order */
 	int ctx_ref;                            /* Lua registry ref of its render context, 0 = none yet */
 	int ok;
+	int hooks_pending;                      /* its traits' validate hooks were deferred to the render */
+	size_t diag_mark;                       /* where their findings go among the checks' */
 };
 
 struct oam_scope {

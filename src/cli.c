@@ -92,7 +92,8 @@ int oam_session_start(struct oam_session *s, struct oam_opts *o)
 	s->reg_ok = 1;
 	oam_registry_load(&s->reg, o->module_paths, &s->diags);
 	if (s->diags.nerrors) {
-		oam_session_report(s);
+		if (!o->quiet_start)
+			oam_session_report(s);
 		return s->diags.exit_code ? s->diags.exit_code : OAM_EXIT_MODULE;
 	}
 	return 0;

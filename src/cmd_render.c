@@ -55,9 +55,11 @@ static const char render_usage[] =
 static const char validate_usage[] =
 	"usage: oamlua validate -f FILE... [-o text|json] [flags]\n"
 	"\n"
-	"Runs every admission check without rendering to Kubernetes objects: shapes,\n"
-	"references, appliesToWorkloads, conflictsWith, parameters, properties and each\n"
-	"trait's own rules. Prints all findings; exit 0 when there is no error.\n"
+	"Runs every admission check: shapes, references, appliesToWorkloads,\n"
+	"conflictsWith, parameters, properties and each trait's own rules, then renders\n"
+	"(writing nothing) to find what only rendering shows: a module failing, two\n"
+	"traits writing one field differently. Prints all findings; exit 0 when there\n"
+	"is no error.\n"
 	"\n"
 	"  -f, --filename FILE       input file, directory or - (repeatable)\n"
 	"  -R, --recursive           descend into directories\n"
@@ -249,9 +251,26 @@ int cmd_validate(int argc, char **argv)
 		json = 1;
 	else if (o.output && strcmp(o.output, "text"))
 		oam_die_usage("validate", "unknown output format '%s' (text or json)", o.output);
+	o.quiet_start = 1;   /* module findings are reported below, once, as text or JSON */
 	rc = oam_session_start(&s, &o);
+	s.may_use_jobs = 1;
 	if (!rc)
 		rc = oam_session_check(&s);
+	/* Counted now: rendering on several cores frees the inputs. */
+	size_t ncomps = s.model.ncomps, napps = s.model.napps, ninst = 0;
+	for (size_t i = 0; i < s.model.napps; i++)
+		ninst += s.model.apps[i]->ninst;
+	if (!rc) {
+		/* What only rendering finds (a trait's render() failing, two traits
+		 * writing one field differently) is a finding too: render, and keep
+		 * nothing but the findings. */
+		struct oam_buf names = { 0 };
+		if (s.jobs > 1 ? oam_render_jobs(&s, OAM_FMT_NAME, s.jobs, &names) < 0 : oam_render(&s.run, &s.diags) < 0)
+			rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_MODULE;
+		else if (s.jobs == 1)
+			lua_pop(s.lua.L, 1);
+		oam_buf_release(&names);
+	}
 	if (json) {
 		if (oam_diags_print_json(&s.diags) < 0)
 			rc = OAM_EXIT_SYSTEM;
@@ -260,14 +279,9 @@ int cmd_validate(int argc, char **argv)
 	} else if (s.diags.n) {
 		oam_session_report(&s);
 	}
-	if (!rc && !json) {
-		size_t ninst = 0;
-		for (size_t i = 0; i < s.model.napps; i++)
-			ninst += s.model.apps[i]->ninst;
-		fprintf(stderr, "oamlua: valid: %zu component%s, %zu application%s, %zu instance%s\n", s.model.ncomps,
-			s.model.ncomps == 1 ? "" : "s", s.model.napps, s.model.napps == 1 ? "" : "s", ninst,
-			ninst == 1 ? "" : "s");
-	}
+	if (!rc && !json)
+		fprintf(stderr, "oamlua: valid: %zu component%s, %zu application%s, %zu instance%s\n", ncomps,
+			ncomps == 1 ? "" : "s", napps, napps == 1 ? "" : "s", ninst, ninst == 1 ? "" : "s");
 	oam_session_end(&s);
 	return rc;
 }

@@ -28,6 +28,7 @@ struct oam_opts {
 	const char *target;             /* --target: "kubernetes" (default) or "podman" */
 	int skip_unsupported;           /* --skip-unsupported-traits */
 	const char *publish_address;    /* --publish-address (podman): host IP for published ports */
+	int quiet_start;                /* oam_session_start leaves module findings to the caller */
 };
 
 /* The state of one run; owns everything it holds. */

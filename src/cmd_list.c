@@ -134,19 +134,25 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 {
 	static const char tusage[] =
 		"usage: oamlua traits [-o table|wide|json] [--target T] [--module-path DIR]\n"
+		"                     [--context NAME] [--kubeconfig FILE]\n"
 		"\n"
 		"Lists the trait modules on the search path: name, version, the workload types\n"
 		"each applies to, the traits it conflicts with, and where it was loaded from\n"
 		"(a module loaded later shadows one with the same name: '(shadows …)').\n"
 		"Search path: built-ins, then $OAMLUA_PATH, then each --module-path.\n"
-		"--target podman lists only what can run on that target.\n";
+		"--target podman lists only what can run on that target.\n"
+		"--context NAME adds a CLUSTER column: whether that cluster serves the APIs each\n"
+		"trait pack module requires ('yes', 'MISSING <apiVersion> <Kind>', '-' for\n"
+		"none), found by discovery with the kubeconfig's credentials.\n";
 	static const char wusage[] =
 		"usage: oamlua workloads [-o table|wide|json] [--target T] [--module-path DIR]\n"
+		"                        [--context NAME] [--kubeconfig FILE]\n"
 		"\n"
 		"Lists the workload type modules on the search path: name, version, the\n"
 		"workloadType each implements, its rules for ports and containers, and where\n"
 		"it was loaded from. Search path: built-ins, then $OAMLUA_PATH, then each\n"
-		"--module-path.\n";
+		"--module-path. --context NAME adds whether that cluster serves the APIs each\n"
+		"pack module requires.\n";
 	struct oam_opts o = { 0 };
 	struct oam_session s;
 	int rc;

@@ -401,6 +401,9 @@ curl -s -X POST "$URL_A/_test/reset-log" >/dev/null
 run o pack check --context staging --module-path "$ROOT/packs/cron-hpa"
 expect 0 "pack check lists each pack module's required APIs, served or not" "cron-hpa +trait +cron-hpa +MISSING +autoscaling.alibabacloud.com/v1beta1 CronHorizontalPodAutoscaler"
 expect 0 "(netguard's are served)" "netguard +trait +netguard +yes +networking.k8s.io/v1 NetworkPolicy"
+run o traits --context staging --module-path "$ROOT/packs/cron-hpa"
+expect 0 "traits --context marks a pack trait whose API the cluster lacks" "cron-hpa +1.0.0 .*MISSING autoscaling.alibabacloud.com/v1beta1 CronHorizontalPodAutoscaler"
+expect 0 "(and built-in traits as requiring nothing)" "manual-scaler +1.0.0 .* - +builtin"
 run o pack check --context staging --module-path "$ROOT/packs/cron-hpa" -f "$APP"
 expect 4 "an application whose trait needs a missing CRD is refused" "OAM751.*trait 'cron-hpa' \(pack 'cron-hpa' 1.0.0\) requires autoscaling.alibabacloud.com/v1beta1 CronHorizontalPodAutoscaler, which context 'staging' does not serve"
 ok "$(writes "$URL_A")" "before anything is sent"
@@ -415,6 +418,8 @@ curl -s -X POST -H 'Content-Type: application/json' "$URL_A/apis/apiextensions.k
       "kind": "CronHorizontalPodAutoscaler", "shortNames": ["cronhpa"]},
     "versions": [{"name": "v1beta1", "served": true, "storage": true,
       "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}' >/dev/null
+run o traits --context staging --module-path "$ROOT/packs/cron-hpa"
+expect 0 "with the CRD installed, traits --context says the cluster serves it" "cron-hpa +1.0.0 .* yes +"
 run o pack check --context staging --module-path "$ROOT/packs/cron-hpa" -f "$APP"
 expect 0 "with the CRD installed, the check passes" "every API the application's modules require is served"
 run o apply --context staging --module-path "$ROOT/packs/cron-hpa" -f "$APP"

@@ -595,7 +595,10 @@ static void check_params(struct oam_run *run, struct oam_instance *in, struct va
 {
 	struct oam_component *c = in->comp;
 	in->pvals = oam_arena_alloc(run->model->arena, (c->nparams + 1) * sizeof *in->pvals);
-	if (!in->pvals)
+	/* Parameters given a value of the wrong type: already reported, so not
+	 * "missing" too (one mistake, one finding). */
+	unsigned char *rejected = oam_arena_alloc(run->model->arena, c->nparams + 1);
+	if (!in->pvals || !rejected)
 		return;
 	const struct oam_node *pv = in->param_values;
 	for (size_t i = 0; pv && i < pv->u.seq.n; i++) {
@@ -640,6 +643,7 @@ static void check_params(struct oam_run *run, struct oam_instance *in, struct va
 		const struct oam_node *sv = subst(vars, val), *conv;
 		if (!param_type_ok(run->model->arena, c->params[k].type, sv, &conv)) {
 			type_error(d, sv, owner, "parameter", name, c->params[k].type);
+			rejected[k] = 1;
 			continue;
 		}
 		in->pvals[k] = conv;
@@ -647,7 +651,7 @@ static void check_params(struct oam_run *run, struct oam_instance *in, struct va
 	for (size_t k = 0; k < c->nparams; k++) {
 		if (!in->pvals[k])
 			in->pvals[k] = c->params[k].def;
-		if (!in->pvals[k] && c->params[k].required) {
+		if (!in->pvals[k] && c->params[k].required && !rejected[k]) {
 			struct oam_err *e = oam_diag(d, OAM_SEV_ERROR, "OAM401", in->at,
 						     "%s: missing required parameter '%s' of component '%s'", owner,
 						     c->params[k].name, c->name);
@@ -667,7 +671,8 @@ static void check_params(struct oam_run *run, struct oam_instance *in, struct va
 				if (!fp || (val && val->type != OAM_NULL))
 					continue;
 				for (size_t k = 0; k < c->nparams; k++)
-					if (!strcmp(c->params[k].name, fp) && (!in->pvals[k] || in->pvals[k]->type == OAM_NULL)) {
+					if (!strcmp(c->params[k].name, fp) && !rejected[k] &&
+					    (!in->pvals[k] || in->pvals[k]->type == OAM_NULL)) {
 						struct oam_err *x = oam_diag(d, OAM_SEV_ERROR, "OAM406", in->at,
 									     "%s: %s '%s' of component '%s' takes its value from parameter '%s', which has no value",
 									     owner, l ? "config file" : "env",
@@ -893,7 +898,8 @@ static void check_traits(struct oam_run *run, struct oam_instance *in, struct va
 		char what[300];
 		snprintf(what, sizeof what, "%s: trait '%s'", owner, tu->name);
 		static const char *const none[] = { NULL };
-		struct oam_check_ctx cc = { .d = d, .what = what, .ignore = none };
+		struct oam_check_ctx cc = { .d = d, .what = what, .ignore = none,
+					    .misplaced = oam_map_get(tu->at, "parameterValues") && !oam_map_get(tu->at, "properties") };
 		tu->props = subst(vars, tu->props);
 		oam_schema_check(&cc, &tu->mod->schema, tu->props, tu->at);
 		tu->ok = d->nerrors == before;

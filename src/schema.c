@@ -307,6 +307,10 @@ static int check_object(const struct oam_check_ctx *c, const struct oam_schema *
 {
 	int errs = 0;
 	char path[512];
+	/* A misspelt key already reported with "did you mean X?": X is not
+	 * reported missing as well (one mistake, one finding). */
+	const char *meant[16];
+	size_t nmeant = 0;
 	if (v && v->type == OAM_MAP) {
 		for (size_t i = 0; i < v->u.map.n; i++) {
 			const struct oam_pair *p = &v->u.map.items[i];
@@ -333,9 +337,11 @@ static int check_object(const struct oam_check_ctx *c, const struct oam_schema *
 				const char *close = oam_closest(k, names, nn);
 				struct oam_err *e = oam_diag(c->d, OAM_SEV_ERROR, "OAM404", p->key,
 							     "%s: unknown property '%s'", c->what, path);
-				if (close)
+				if (close) {
 					oam_diag_hint(e, "did you mean '%s'?", close);
-				else if (nn)
+					if (nmeant < sizeof meant / sizeof *meant)
+						meant[nmeant++] = close;
+				} else if (nn)
 					oam_diag_hint(e, "known properties%s%s: %s", prefix[0] ? " of " : "", prefix, list);
 				else
 					oam_diag_hint(e, "it takes no properties%s%s", prefix[0] ? " under " : "", prefix);
@@ -349,10 +355,15 @@ static int check_object(const struct oam_check_ctx *c, const struct oam_schema *
 	}
 	for (size_t j = 0; j < s->nprops; j++) {
 		const struct oam_schema *ps = &s->props[j];
-		if (!ps->required || ps->def)
+		if (!ps->required || ps->def || c->misplaced)
 			continue;
 		const struct oam_node *pv = v && v->type == OAM_MAP ? oam_map_get(v, ps->name) : NULL;
 		if (pv && pv->type != OAM_NULL)
+			continue;
+		int was_meant = 0;
+		for (size_t k = 0; k < nmeant; k++)
+			was_meant |= !strcmp(meant[k], ps->name);
+		if (was_meant)
 			continue;
 		snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", ps->name);
 		char tt[128];

@@ -43,6 +43,7 @@ struct oam_check_ctx {
 	struct oam_diags *d;
 	const char *what;
 	const char *const *ignore;      /* property names to skip, NULL-terminated, or NULL */
+	int misplaced;                  /* the properties were given elsewhere (reported): none is "missing" */
 };
 
 /* Checks a properties map (NULL = none given) against an object schema; `at`

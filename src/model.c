@@ -196,6 +196,44 @@ static const struct shape app_spec_shape = { "spec", (const struct field[]){
 	{ "components", T(OAM_SEQ), 0, NULL, &instance_shape, NULL, 0 },
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 } }, 0 };
 
+/* Definitions (Trait, WorkloadType, ApplicationScope) are informational in
+ * v1alpha1 — the modules are the truth — but a wrong shape is still a
+ * mistake worth reporting. Open: real definitions carry extra fields (Rudr's
+ * WorkloadTypes have spec.version). */
+static const char *const def_param_types[] = { "string", "boolean", "number", "integer", "double", "[]string", NULL };
+
+static const struct shape def_param_shape = { "parameter", (const struct field[]){
+	{ "name", T(OAM_STR), 1, NULL, NULL, NULL, 0 },
+	{ "description", T(OAM_STR), 0, NULL, NULL, NULL, 0 },
+	{ "type", T(OAM_STR), 1, NULL, NULL, def_param_types, 0 },
+	{ "required", T(OAM_BOOL), 0, NULL, NULL, NULL, 0 },
+	{ "default", TANY, 0, NULL, NULL, NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 } }, 1 };
+
+static const struct shape names_shape = { "names", (const struct field[]){
+	{ "kind", T(OAM_STR), 1, NULL, NULL, NULL, 0 },
+	{ "singular", T(OAM_STR), 0, NULL, NULL, NULL, 0 },
+	{ "plural", T(OAM_STR), 0, NULL, NULL, NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 } }, 1 };
+
+static const struct shape workloadtype_spec_shape = { "WorkloadType spec", (const struct field[]){
+	{ "group", T(OAM_STR), 1, NULL, NULL, NULL, 0 },
+	{ "names", T(OAM_MAP), 1, &names_shape, NULL, NULL, 0 },
+	{ "settings", T(OAM_SEQ), 0, NULL, &def_param_shape, NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 } }, 1 };
+
+static const struct shape trait_spec_shape = { "Trait spec", (const struct field[]){
+	{ "appliesTo", T(OAM_SEQ), 0, NULL, NULL, NULL, T(OAM_STR) },
+	/* A JSON Schema, as a JSON string (the spec) or as YAML. */
+	{ "properties", T(OAM_STR) | T(OAM_MAP) | T(OAM_SEQ), 0, NULL, NULL, NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 } }, 1 };
+
+static const struct shape scope_spec_shape = { "ApplicationScope spec", (const struct field[]){
+	{ "type", T(OAM_STR), 1, NULL, NULL, NULL, 0 },
+	{ "allowComponentOverlap", T(OAM_BOOL), 0, NULL, NULL, NULL, 0 },
+	{ "parameters", T(OAM_SEQ), 0, NULL, &def_param_shape, NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 } }, 1 };
+
 /* ---- the shape walker ---- */
 
 struct walker {
@@ -612,17 +650,20 @@ static void build_doc(struct oam_model *m, const struct oam_doc *doc, struct oam
 	const struct oam_node *spec = oam_map_get(root, "spec");
 	if (!name)
 		return;
-	if (!strcmp(kind, "Trait") || !strcmp(kind, "WorkloadType") || !strcmp(kind, "ApplicationScope")) {
-		/* Definitions are informational in v1alpha1: the modules are the truth. */
+	int definition = !strcmp(kind, "Trait") || !strcmp(kind, "WorkloadType") || !strcmp(kind, "ApplicationScope");
+	if (definition)
 		m->ndefinitions++;
+	if (definition && !spec)
 		return;
-	}
 	if (!spec || spec->type != OAM_MAP) {
 		oam_diag(d, OAM_SEV_ERROR, spec ? "OAM202" : "OAM203", spec ? spec : root, "%s: %s", owner,
 			 spec ? "spec must be a map" : "missing required field 'spec'");
 		return;
 	}
-	if (!strcmp(kind, "ComponentSchematic")) {
+	if (definition) {
+		walk_map(&w, spec, !strcmp(kind, "Trait") ? &trait_spec_shape
+				   : !strcmp(kind, "WorkloadType") ? &workloadtype_spec_shape : &scope_spec_shape, "spec");
+	} else if (!strcmp(kind, "ComponentSchematic")) {
 		walk_map(&w, spec, &component_spec_shape, "spec");
 		build_component(m, root, name, name_at, spec, &w);
 	} else {

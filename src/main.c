@@ -87,7 +87,7 @@ int cmd_version(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv)
 {
-	if (argc < 2) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return oam_finish_stdout();
 	}

@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-echo "1..17"
+echo "1..21"
 A="-f tests/conformance/rudr/helloworld-python-component.yaml -f tests/conformance/rudr/first-app-config.yaml"
 
 ./oamlua render $A > "$tmp/a1"; ./oamlua render $A > "$tmp/a2"
@@ -113,3 +113,19 @@ t "-o name is the same with four jobs" 'cmp -s "$tmp/n1" "$tmp/n4"'
 awk '/- name: manual-scaler/ && seen++ { print "        - name: broken"; skip = 2; next } skip { skip--; next } { print }' "$tmp/many.yaml" > "$tmp/bad.yaml"
 OAMLUA_JOBS=4 ./oamlua render --module-path tests/fixtures/modules/runtime -f "$tmp/bad.yaml" > "$tmp/bad.out" 2> "$tmp/bad.err"; rc=$?
 t "a module error in a worker's slice fails the run with nothing written" '[ $rc = 3 ] && [ ! -s "$tmp/bad.out" ] && [ $(grep -c "OAM601" "$tmp/bad.err") = 1199 ]'
+
+# --help on every command and pack subcommand: usage on stdout, exit 0.
+bad=""
+for c in render validate traits workloads explain docs apply diff delete status pack version help \
+	"pack init" "pack test" "pack build" "pack keygen" "pack sign" "pack verify" "pack trust" "pack install" \
+	"pack list" "pack remove" "pack push" "pack pull" "pack sync" "pack check" \
+	"apply --target podman" "delete --target podman" "status --target podman"; do
+	# shellcheck disable=SC2086
+	out=$(./oamlua $c --help 2>/dev/null) && case $out in usage:*) ;; *) bad="$bad [$c]" ;; esac || bad="$bad [$c: exit $?]"
+done
+t "--help on every command prints its usage and exits 0${bad:+: $bad}" '[ -z "$bad" ]'
+./oamlua help traits | grep -q -- "--context NAME"
+t "help COMMAND is COMMAND --help (traits documents --context)" '[ $? = 0 ]'
+t "help --help and help help show the command list" './oamlua help --help | grep -q "^Commands:" && ./oamlua help help | grep -q "^Commands:"'
+./oamlua help nosuch >/dev/null 2>"$tmp/h.err"; rc=$?
+t "help of an unknown command is a usage error (exit 2)" '[ $rc = 2 ] && grep -q "unknown command" "$tmp/h.err"'

@@ -162,8 +162,20 @@ static long sorted_keys(struct walk *w, int idx, int top)
 		w->keys[n].rank = key_rank(w->keys[n].s, top);
 		n++;
 	}
-	if (n > 1)
+	/* Most maps have a handful of keys: insertion sort beats qsort's calls. */
+	if (n > 16) {
 		qsort(w->keys, n, sizeof *w->keys, cmp_key);
+	} else {
+		for (size_t i = 1; i < n; i++) {
+			struct key k = w->keys[i];
+			size_t j = i;
+			while (j > 0 && cmp_key(&w->keys[j - 1], &k) > 0) {
+				w->keys[j] = w->keys[j - 1];
+				j--;
+			}
+			w->keys[j] = k;
+		}
+	}
 	return (long)n;
 }
 

@@ -758,7 +758,13 @@ static int parse_text(struct oam_docset *ds, const char *file, const char *text,
 			return 0;
 		ds->ndocs = before;   /* drop what a failed attempt added */
 	}
-	return parse_slice(ds, file, text, len, 0, d);
+	size_t nd = d->n;
+	int rc = parse_slice(ds, file, text, len, 0, d);
+	const char *tpl = d->n > nd ? strstr(text, "{{") : NULL;
+	if (tpl && !d->v[nd].hint[0])
+		oam_diag_hint(&d->v[nd], "this looks like a template ('{{' at line %u): render it first, e.g. "
+			      "helm template CHART | oamlua render -f -", 1 + count_lines(text, tpl));
+	return rc;
 }
 
 static int add_source(struct oam_docset *ds, const char *name, char *text, size_t len, const char **stored)

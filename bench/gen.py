@@ -63,6 +63,30 @@ INSTANCE = """\
             servicePort: 8080
 """
 
+# --catalogue: five more traits per instance that all write into the
+# Deployment's pod template (the write-heavy case for tracking's cost).
+CATALOGUE_TRAITS = """\
+        - name: env
+          properties:
+            env:
+              - {{name: LOG_LEVEL, value: warn}}
+              - {{name: SLOT, value: "{i}"}}
+        - name: labels
+          properties:
+            labels: {{team: payments, slot: "s{i}"}}
+        - name: resources
+          properties:
+            containers:
+              - {{name: web, requests: {{cpu: 500m, memory: 512Mi}}, limits: {{memory: 512Mi}}}}
+        - name: security-context
+          properties:
+            runAsUser: 10001
+        - name: update-strategy
+          properties:
+            maxSurge: "25%"
+            maxUnavailable: 0
+"""
+
 CHART_YAML = """\
 apiVersion: v2
 name: bench
@@ -315,7 +339,7 @@ def write(path, text):
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     if len(args) != 2 or not args[0].isdigit() or int(args[0]) < 1:
-        sys.stderr.write("usage: gen.py N OUTDIR [--no-kustomize]\n")
+        sys.stderr.write("usage: gen.py N OUTDIR [--no-kustomize] [--catalogue]\n")
         return 2
     n, out = int(args[0]), args[1]
     reps = [1 + i % 5 for i in range(n)]
@@ -326,6 +350,10 @@ def main(argv):
                  "metadata:\n  name: bench\nspec:\n  components:\n")
     parts.extend(INSTANCE.format(i=i, r=reps[i]) for i in range(n))
     write(os.path.join(out, "app.yaml"), "".join(parts))
+    if "--catalogue" in argv:
+        parts[n + 1:] = [INSTANCE.format(i=i, r=reps[i]) + CATALOGUE_TRAITS.format(i=i) for i in range(n)]
+        write(os.path.join(out, "app-catalogue.yaml"), "".join(parts))
+        return 0
 
     # Helm.
     chart = os.path.join(out, "chart")

@@ -257,8 +257,22 @@ function oam.set(obj, path, value)
 	return obj
 end
 
--- RFC 7396 JSON merge patch: maps merge recursively, null deletes, anything
--- else (lists included) replaces.
+-- A merge patch value where there is no map to merge it into: RFC 7396
+-- merges it into an empty map, so a map loses its null members (deeply);
+-- anything else, lists included, is copied as it is.
+local function patch_value(v)
+	v = unview(v)
+	if type(v) ~= "table" or oam.is_array(v) then return copy(v) end
+	local r = {}
+	for k, x in pairs(v) do
+		x = unview(x)
+		if x ~= NULL then r[k] = patch_value(x) end
+	end
+	return r
+end
+
+-- RFC 7396 JSON merge patch: maps merge recursively (an empty map changes
+-- nothing), null deletes, anything else (lists included) replaces.
 local function merge(root, t, patch, keys)
 	for k, v in pairs(unview(patch)) do
 		v = unview(v)
@@ -266,11 +280,11 @@ local function merge(root, t, patch, keys)
 		if v == NULL then
 			track(root, keys, #keys, nil)
 			t[k] = nil
-		elseif type(v) == "table" and not oam.is_array(v) and next(v) ~= nil
+		elseif type(v) == "table" and not oam.is_array(v)
 			and type(t[k]) == "table" and not oam.is_array(t[k]) then
 			merge(root, t[k], v, keys)
 		else
-			local c = copy(v)
+			local c = patch_value(v)
 			track(root, keys, #keys, c)
 			t[k] = c
 		end

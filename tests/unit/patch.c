@@ -1,0 +1,154 @@
+/* Unit tests: the patch API (lua/oam.lua) — RFC 7396 merge patches, RFC 6902
+ * JSON patches, merge_by_key, and the write tracking behind them. */
+#include "tap.h"
+#include "oamlua/lhost.h"
+#include <lauxlib.h>
+
+static struct oam_lua h;
+static int obj_ref = LUA_NOREF;   /* the object the bodies patch: their ctx */
+
+/* Prepended to every body: show(v) writes a value in one line, keys sorted. */
+static const char prelude[] =
+	"local function show(v)\n"
+	"  if type(v) ~= 'table' then return v == oam.null and 'null' or tostring(v) end\n"
+	"  local out = {}\n"
+	"  if oam.is_array(v) then\n"
+	"    for _, x in ipairs(v) do out[#out + 1] = show(x) end\n"
+	"    return '[' .. table.concat(out, ',') .. ']'\n"
+	"  end\n"
+	"  for _, k in ipairs(oam.sorted_keys(v)) do out[#out + 1] = k .. '=' .. show(v[k]) end\n"
+	"  return '{' .. table.concat(out, ',') .. '}'\n"
+	"end\n";
+
+/* Writes are tracked as `writer`'s (nobody's when NULL; override_all: the
+ * writer declares overrides = true). */
+static void set_writer(const char *writer, int override_all)
+{
+	oam_lua_push_hostfn(&h, "track_writer");
+	if (writer)
+		lua_pushstring(h.L, writer);
+	else
+		lua_pushnil(h.L);
+	if (override_all)
+		lua_pushboolean(h.L, 1);
+	else
+		lua_pushnil(h.L);
+	lua_call(h.L, 2, 0);
+}
+
+/* Calls render(ctx) of a module whose render body is `body`, with ctx the
+ * current object, as `writer`. Returns 0 (out: the result as a string) or -1
+ * with err filled. */
+static int run_as(const char *writer, int override_all, const char *body, struct oam_err *err, char *out,
+		  size_t outsize)
+{
+	char src[8192];
+	snprintf(src, sizeof src, "%s return { render = function(ctx) %s end }", prelude, body);
+	memset(err, 0, sizeof *err);
+	out[0] = '\0';
+	int top = lua_gettop(h.L);
+	if (oam_lua_load_module_buffer(&h, src, strlen(src), "traits/t.lua", "t", err) < 0)
+		return -1;
+	lua_getfield(h.L, -1, "render");
+	lua_rawgeti(h.L, LUA_REGISTRYINDEX, obj_ref);
+	set_writer(writer, override_all);
+	int rc = oam_lua_call(&h, "t", "in a test", 1, 1, err);
+	set_writer(NULL, 0);
+	if (rc == 0) {
+		const char *s = luaL_tolstring(h.L, -1, NULL);
+		snprintf(out, outsize, "%s", s);
+	}
+	lua_settop(h.L, top);
+	return rc;
+}
+
+/* Makes the object built by the Lua expression `expr` the current one,
+ * emitted by a workload module (whose fields traits may change). */
+static void new_object(const char *expr)
+{
+	struct oam_err err;
+	char src[4096];
+	snprintf(src, sizeof src, "return { render = function() return %s end }", expr);
+	int top = lua_gettop(h.L);
+	if (oam_lua_load_module_buffer(&h, src, strlen(src), "workloads/w.lua", "w", &err) < 0) {
+		printf("Bail out! %s\n", err.msg);
+		exit(1);
+	}
+	lua_getfield(h.L, -1, "render");
+	if (oam_lua_call(&h, "w", "in a test", 0, 1, &err) < 0) {
+		printf("Bail out! %s\n", err.msg);
+		exit(1);
+	}
+	luaL_unref(h.L, LUA_REGISTRYINDEX, obj_ref);
+	oam_lua_push_hostfn(&h, "track_emitted");
+	lua_pushvalue(h.L, -2);
+	lua_pushstring(h.L, "Server");
+	lua_pushboolean(h.L, 1);
+	lua_call(h.L, 3, 0);
+	obj_ref = luaL_ref(h.L, LUA_REGISTRYINDEX);
+	lua_settop(h.L, top);
+}
+
+#define RUN(writer, body, expect, name)                                                        \
+	do {                                                                                   \
+		int rc_ = run_as(writer, 0, body, &err, out, sizeof out);                      \
+		ok(rc_ == 0 && !strcmp(out, expect), "%s (got '%s'%s%s)", name, out,           \
+		   rc_ ? ": " : "", rc_ ? err.msg : "");                                        \
+	} while (0)
+
+/* The body fails with error `id` and a message containing `part`. */
+#define FAILS(writer, body, want_id, part, name)                                               \
+	do {                                                                                   \
+		int rc_ = run_as(writer, 0, body, &err, out, sizeof out);                      \
+		ok(rc_ < 0 && !strcmp(err.id, want_id) && strstr(err.msg, part), "%s (%s: %s)", name, \
+		   rc_ ? err.id : "no error", rc_ ? err.msg : out);                             \
+	} while (0)
+
+int main(void)
+{
+	struct oam_err err;
+	char out[1024];
+	if (oam_lua_init(&h, &err) < 0) {
+		printf("Bail out! %s\n", err.msg);
+		return 1;
+	}
+	h.insn_budget = 2000000;
+	h.mem_call_limit = 32u << 20;
+
+	/* RFC 7396, appendix A (the cases Lua tables can express). */
+	new_object("{}");
+	RUN(NULL, "local t = {a = 'b'}; oam.merge(t, {a = 'c'}); return show(t)", "{a=c}", "7396: replace a value");
+	RUN(NULL, "local t = {a = 'b'}; oam.merge(t, {b = 'c'}); return show(t)", "{a=b,b=c}", "7396: add a member");
+	RUN(NULL, "local t = {a = 'b', b = 'c'}; oam.merge(t, {a = oam.null}); return show(t)", "{b=c}",
+	    "7396: null deletes");
+	RUN(NULL, "local t = {a = {'b'}}; oam.merge(t, {a = 'c'}); return show(t)", "{a=c}", "7396: a scalar replaces a list");
+	RUN(NULL, "local t = {a = 'c'}; oam.merge(t, {a = {'b'}}); return show(t)", "{a=[b]}", "7396: a list replaces a scalar");
+	RUN(NULL, "local t = {a = {b = 'c'}}; oam.merge(t, {a = {b = 'd', c = oam.null}}); return show(t)", "{a={b=d}}",
+	    "7396: maps merge recursively");
+	RUN(NULL, "local t = {a = {{b = 'c'}}}; oam.merge(t, {a = {1}}); return show(t)", "{a=[1]}", "7396: lists replace whole");
+	RUN(NULL, "local t = {e = oam.null}; oam.merge(t, {a = 1}); return show(t)", "{a=1,e=null}",
+	    "7396: a null in the target stays");
+	RUN(NULL, "local t = {}; oam.merge(t, {a = {bb = {ccc = oam.null}}}); return show(t)", "{a={bb={}}}",
+	    "7396: nulls in a new member are dropped");
+	RUN(NULL, "local t = {a = {b = 1}, c = 2}; oam.merge(t, {a = {}}); return show(t)", "{a={b=1},c=2}",
+	    "7396: an empty object changes nothing");
+	RUN(NULL, "local t = {a = 'x'}; oam.merge(t, {a = {}, n = {}}); return show(t)", "{a={},n={}}",
+	    "7396: an empty object replaces a scalar and adds a missing member");
+	RUN(NULL, "local t = {a = {1, 2}}; oam.merge(t, {a = oam.array()}); return show(t)", "{a=[]}",
+	    "7396: an empty list replaces a list");
+	RUN(NULL, "local t = {metadata = {labels = {app = 'web'}}}; oam.merge_at(t, 'metadata', {labels = {}}); return show(t)",
+	    "{metadata={labels={app=web}}}", "oam.merge_at with an empty object keeps the labels");
+
+	/* merge_by_key. */
+	RUN(NULL, "local t = {c = {{name = 'a', image = 'x'}}}; "
+		  "oam.merge_by_key(t, 'c', 'name', {{name = 'a', image = 'y', tty = true}, {name = 'b'}}); return show(t)",
+	    "{c=[{image=y,name=a,tty=true},{name=b}]}", "merge_by_key merges matching entries, appends others");
+	RUN(NULL, "local t = {}; oam.merge_by_key(t, 'spec.ports', {'port', 'protocol'}, "
+		  "{{port = 53, protocol = 'UDP'}, {port = 53, protocol = 'TCP', name = 'tcp'}}); "
+		  "oam.merge_by_key(t, 'spec.ports', {'port', 'protocol'}, {{port = 53, protocol = 'TCP', name = 'dns'}}); return show(t)",
+	    "{spec={ports=[{port=53,protocol=UDP},{name=dns,port=53,protocol=TCP}]}}", "merge_by_key on several key fields");
+
+	luaL_unref(h.L, LUA_REGISTRYINDEX, obj_ref);
+	oam_lua_close(&h);
+	return done_testing();
+}

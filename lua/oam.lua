@@ -407,31 +407,43 @@ function oam.json_patch(obj, ops)
 		local op = o.op
 		local keys = pointer(o.path or "")
 		if #keys == 0 then error(sfmt("json patch operation %d: cannot patch the whole object", i), 2) end
-		local parent, k, isarr = resolve_parent(root, keys, op)
-		local tkeys = tracked_keys(root, keys)
-		if op == "add" then
-			track(root, tkeys, #tkeys, o.value)
-			if isarr then table.insert(parent, k, copy(o.value)) else parent[k] = copy(o.value) end
-		elseif op == "remove" then
-			if parent[k] == nil then error(sfmt("json patch remove: '%s' does not exist", o.path), 2) end
-			track(root, tkeys, #tkeys, nil)
-			if isarr then table.remove(parent, k) else parent[k] = nil end
-		elseif op == "replace" then
-			if parent[k] == nil then error(sfmt("json patch replace: '%s' does not exist", o.path), 2) end
-			track(root, tkeys, #tkeys, o.value)
-			parent[k] = copy(o.value)
-		elseif op == "move" or op == "copy" then
-			local fp, fk, farr = resolve_parent(root, pointer(o.from or ""), op)
-			local v = fp[fk]
-			if v == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.from), 2) end
-			track(root, tkeys, #tkeys, v)
-			if op == "move" then if farr then table.remove(fp, fk) else fp[fk] = nil end end
-			if isarr then table.insert(parent, k, copy(v)) else parent[k] = copy(v) end
-		elseif op == "test" then
-			local a, b = parent[k], o.value
-			if type(a) ~= type(b) or (type(a) ~= "table" and a ~= b) then
+		if op == "test" then
+			local parent, k = resolve_parent(root, keys, op)
+			if not same_value(parent[k], unview(o.value)) then
 				error(sfmt("json patch test failed at '%s'", o.path), 2)
 			end
+		elseif op == "add" or op == "replace" or op == "remove" then
+			local parent, k, isarr = resolve_parent(root, keys, op)
+			local tkeys = tracked_keys(root, keys)
+			if op ~= "add" and parent[k] == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.path), 2) end
+			if op == "remove" then
+				track(root, tkeys, #tkeys, nil)
+				if isarr then table.remove(parent, k) else parent[k] = nil end
+			else
+				local v = copy(o.value)
+				track(root, tkeys, #tkeys, v)
+				if isarr and op == "add" then table.insert(parent, k, v) else parent[k] = v end
+			end
+		elseif op == "move" or op == "copy" then
+			local fkeys = pointer(o.from or "")
+			local fp, fk, farr = resolve_parent(root, fkeys, op)
+			local v = fp[fk]
+			if v == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.from), 2) end
+			if op == "move" then
+				-- Removed first: the path is resolved in the object without it (RFC 6902 4.4).
+				if ssub(o.path, 1, #o.from + 1) == o.from .. "/" then
+					error(sfmt("json patch move: cannot move '%s' into itself", o.from), 2)
+				end
+				local ftkeys = tracked_keys(root, fkeys)
+				track(root, ftkeys, #ftkeys, nil)
+				if farr then table.remove(fp, fk) else fp[fk] = nil end
+			else
+				v = copy(v)
+			end
+			local parent, k, isarr = resolve_parent(root, keys, op)
+			local tkeys = tracked_keys(root, keys)
+			track(root, tkeys, #tkeys, v)
+			if isarr then table.insert(parent, k, v) else parent[k] = v end
 		else
 			error(sfmt("json patch operation %d: unknown op '%s'", i, tostring(op)), 2)
 		end

@@ -148,6 +148,39 @@ int main(void)
 		  "oam.merge_by_key(t, 'spec.ports', {'port', 'protocol'}, {{port = 53, protocol = 'TCP', name = 'dns'}}); return show(t)",
 	    "{spec={ports=[{port=53,protocol=UDP},{name=dns,port=53,protocol=TCP}]}}", "merge_by_key on several key fields");
 
+	/* RFC 6902. */
+	RUN(NULL, "local t = {a = {b = {c = 'x'}}, d = {}}; "
+		  "oam.json_patch(t, {{op = 'move', from = '/a/b/c', path = '/d/e'}}); return show(t)",
+	    "{a={b={}},d={e=x}}", "6902: move a value");
+	RUN(NULL, "local t = {l = {'all', 'grass', 'cows', 'eat'}}; "
+		  "oam.json_patch(t, {{op = 'move', from = '/l/1', path = '/l/3'}}); return show(t)",
+	    "{l=[all,cows,eat,grass]}", "6902: move an item within a list");
+	RUN(NULL, "local t = {l = {'a', 'b', 'c'}}; "
+		  "oam.json_patch(t, {{op = 'move', from = '/l/0', path = '/l/-'}}); return show(t)",
+	    "{l=[b,c,a]}", "6902: move an item to the end of its list");
+	RUN(NULL, "local t = {a = {b = {1, 2}}}; "
+		  "oam.json_patch(t, {{op = 'copy', from = '/a', path = '/c'}}); t.c.b[1] = 9; return show(t)",
+	    "{a={b=[1,2]},c={b=[9,2]}}", "6902: copy makes an independent deep copy");
+	RUN(NULL, "local t = {l = {'a', 'b'}}; "
+		  "oam.json_patch(t, {{op = 'copy', from = '/l/1', path = '/l/0'}}); return show(t)",
+	    "{l=[b,a,b]}", "6902: copy into a list inserts");
+	RUN(NULL, "local t = {c = {{name = 'a', ports = {{containerPort = 80}}}}}; "
+		  "oam.json_patch(t, {{op = 'test', path = '/c/0/ports', value = {{containerPort = 80}}}, "
+		  "{op = 'replace', path = '/c/0/name', value = 'b'}}); return show(t)",
+	    "{c=[{name=b,ports=[{containerPort=80}]}]}", "6902: a passing test of a list lets the patch go on");
+	RUN(NULL, "local t = {c = {{name = 'a', ports = {{containerPort = 80}}}}}; "
+		  "local ok, e = pcall(oam.json_patch, t, {{op = 'test', path = '/c/0/ports', value = {{name = 'nope'}}}, "
+		  "{op = 'replace', path = '/c/0/name', value = 'evil'}}); return tostring(ok) .. ' ' .. e .. ' ' .. show(t)",
+	    "false json patch test failed at '/c/0/ports' {c=[{name=a,ports=[{containerPort=80}]}]}",
+	    "6902: a failing test of a list stops the patch");
+	RUN(NULL, "local t = {m = {a = 1, b = {2}}}; "
+		  "local ok1 = pcall(oam.json_patch, t, {{op = 'test', path = '/m', value = {a = 1, b = {2}}}}); "
+		  "local ok2 = pcall(oam.json_patch, t, {{op = 'test', path = '/m', value = {a = 1}}}); "
+		  "local ok3 = pcall(oam.json_patch, t, {{op = 'test', path = '/m', value = {a = 1, b = {3}}}}); "
+		  "local ok4 = pcall(oam.json_patch, t, {{op = 'test', path = '/m/a', value = 2}}); "
+		  "return tostring(ok1) .. tostring(ok2) .. tostring(ok3) .. tostring(ok4)",
+	    "truefalsefalsefalse", "6902: test compares objects deeply");
+
 	luaL_unref(h.L, LUA_REGISTRYINDEX, obj_ref);
 	oam_lua_close(&h);
 	return done_testing();

@@ -185,34 +185,53 @@ local function conflict(root, path, other, old, new)
 end
 
 -- Checks and records a write of `value` at keys[1..n] of root (a real table).
+-- The field's writer is the nearest one recorded at its path or a parent's
+-- (a trait that wrote a map or a list entry whole owns what is inside it),
+-- else, for an object a trait emitted, that trait. Another writer may add a
+-- field inside a subtree someone else wrote, or write a field's current
+-- value, but not change or remove one. A same-value write keeps the owner.
 local function track(root, keys, n, value)
 	if not tracking or not writer then return end
-	local path = path_key(keys, n)
 	local own = owners[root]
 	if not own then own = {}; owners[root] = own end
-	-- The current value, and whether the field exists yet.
-	local cur = root
+	local any = next(own) ~= nil
+	-- Walk down: the current value, the path, and the nearest recorded writer.
+	local cur, path = root, ""
+	local prev, prev_at, prev_val
 	for i = 1, n do
-		if type(cur) ~= "table" then cur = nil break end
-		cur = cur[keys[i]]
+		local k = keys[i]
+		if type(k) == "number" then path = path .. "[" .. (k - 1) .. "]"
+		elseif i == 1 then path = tostring(k)
+		else path = path .. "." .. tostring(k) end
+		if type(cur) == "table" then cur = cur[k] else cur = nil end
+		if any then
+			local m = own[path]
+			if m then prev, prev_at, prev_val = m, i, cur end
+		end
 	end
-	local prev = own[path]
-	if prev == nil and cur ~= nil and not workload_of[root] then prev = emitter[root] end
-	if prev and prev ~= writer.name and not same_value(cur, value) and not may_override(path) then
+	local exact = prev_at == n
+	if prev == nil and cur ~= nil and not workload_of[root] then prev, exact = emitter[root], true end
+	local same = same_value(cur, value)
+	if prev and prev ~= writer.name and not same and not may_override(path)
+		and (exact or cur ~= nil or type(prev_val) ~= "table") then
 		conflict(root, path, prev, type(cur) == "table" and "a different value" or cur,
 			type(value) == "table" and "a different value" or value)
 	end
 	-- A write over a whole subtree replaces what others wrote inside it.
-	if type(cur) == "table" then
+	if type(cur) == "table" and any then
 		local prefix = path
 		for p, m in pairs(own) do
-			if m ~= writer.name and #p > #prefix and ssub(p, 1, #prefix) == prefix
+			if #p > #prefix and ssub(p, 1, #prefix) == prefix
 				and (ssub(p, #prefix + 1, #prefix + 1) == "." or ssub(p, #prefix + 1, #prefix + 1) == "[")
-				and not may_override(path) and not same_value(cur, value) then
-				conflict(root, p, m, "a value", "a different value")
+				and not same then
+				if m ~= writer.name and not may_override(path) then
+					conflict(root, p, m, "a value", "a different value")
+				end
+				own[p] = nil   -- replaced: the new owner is this write's
 			end
 		end
 	end
+	if prev and prev ~= writer.name and same then return end
 	own[path] = writer.name
 	if workload_of[root] and (sfind(path, "^spec%.template%.") or sfind(path, "^spec%.jobTemplate%.spec%.template%.")) then
 		disruptive[writer.name] = true
@@ -330,6 +349,8 @@ function oam.merge_by_key(obj, path, key, items)
 	list = unview(list)
 	if type(list) ~= "table" then error(sfmt("'%s' is not a list", path_text(keys)), 2) end
 	local fields = type(key) == "table" and key or { key }
+	local keyset = {}
+	for _, f in ipairs(fields) do keyset[f] = true end
 	local function same(a, b)
 		for _, f in ipairs(fields) do
 			if a[f] == nil or a[f] ~= b[f] then return false end
@@ -345,8 +366,13 @@ function oam.merge_by_key(obj, path, key, items)
 		local ekeys = {}
 		for i = 1, #keys do ekeys[i] = keys[i] end
 		if found then
+			-- The key fields are equal by construction: not a write.
+			local rest = {}
+			for k, v in pairs(item) do
+				if not keyset[k] then rest[k] = v end
+			end
 			ekeys[#ekeys + 1] = at
-			merge(t, found, item, ekeys)
+			merge(t, found, rest, ekeys)
 		else
 			ekeys[#ekeys + 1] = #list + 1
 			local c = copy(item)

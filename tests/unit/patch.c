@@ -89,6 +89,18 @@ static void new_object(const char *expr)
 	lua_settop(h.L, top);
 }
 
+/* The module recorded as the writer of `path` of the current object. */
+static const char *owner_of(const char *path, char *buf, size_t size)
+{
+	oam_lua_push_hostfn(&h, "owners");
+	lua_rawgeti(h.L, LUA_REGISTRYINDEX, obj_ref);
+	lua_call(h.L, 1, 2);
+	lua_getfield(h.L, -2, path);
+	snprintf(buf, size, "%s", lua_isstring(h.L, -1) ? lua_tostring(h.L, -1) : "-");
+	lua_pop(h.L, 3);
+	return buf;
+}
+
 #define RUN(writer, body, expect, name)                                                        \
 	do {                                                                                   \
 		int rc_ = run_as(writer, 0, body, &err, out, sizeof out);                      \
@@ -107,7 +119,7 @@ static void new_object(const char *expr)
 int main(void)
 {
 	struct oam_err err;
-	char out[1024];
+	char out[1024], who[64];
 	if (oam_lua_init(&h, &err) < 0) {
 		printf("Bail out! %s\n", err.msg);
 		return 1;
@@ -180,6 +192,49 @@ int main(void)
 		  "local ok4 = pcall(oam.json_patch, t, {{op = 'test', path = '/m/a', value = 2}}); "
 		  "return tostring(ok1) .. tostring(ok2) .. tostring(ok3) .. tostring(ok4)",
 	    "truefalsefalsefalse", "6902: test compares objects deeply");
+
+	/* Write tracking: a write inside a subtree another trait wrote whole. */
+	new_object("{spec = {template = {spec = {containers = {{name = 'app', image = 'app:1'}}}}}}");
+	RUN("security-context", "oam.merge_at(ctx, 'spec.template.spec', {securityContext = {runAsUser = 1000}})", "nil",
+	    "a trait writes a subtree whole");
+	FAILS("root", "oam.set(ctx, 'spec.template.spec.securityContext.runAsUser', 0)", "OAM605",
+	      "'spec.template.spec.securityContext.runAsUser' of", "changing a field inside it is a conflict");
+	ok(strstr(err.msg, "but trait 'security-context' set it to 1000") != NULL, "naming the subtree's writer (%s)", err.msg);
+	FAILS("root", "oam.merge(ctx, {spec = {template = {spec = {securityContext = {runAsUser = oam.null}}}}})", "OAM605",
+	      "'spec.template.spec.securityContext.runAsUser'", "deleting a field inside it is a conflict");
+	RUN("root", "oam.set(ctx, 'spec.template.spec.securityContext.runAsUser', 1000)", "nil",
+	    "writing the same value inside it is fine");
+	is_str(owner_of("spec.template.spec.securityContext.runAsUser", who, sizeof who), "-",
+	       "a same-value write does not take the field over");
+	RUN("fs", "oam.set(ctx, 'spec.template.spec.securityContext.fsGroup', 2000)", "nil",
+	    "adding a field inside it is fine");
+	FAILS("root", "oam.set(ctx, 'spec.template.spec.securityContext.fsGroup', 0)", "OAM605", "but trait 'fs' set it to 2000",
+	      "the added field belongs to its writer");
+	ok(run_as("root", 1, "oam.set(ctx, 'spec.template.spec.securityContext.runAsUser', 0)", &err, out, sizeof out) == 0,
+	   "a trait with overrides may change it (%s)", err.msg);
+	is_str(owner_of("spec.template.spec.securityContext.runAsUser", who, sizeof who), "root", "and then owns it");
+
+	/* Containers another trait added. */
+	RUN("sidecar", "oam.merge_by_key(ctx, 'spec.template.spec.containers', 'name', {{name = 'helper', image = 'busybox:1'}})",
+	    "nil", "a trait adds a container");
+	FAILS("init", "oam.merge_by_key(ctx, 'spec.template.spec.containers', 'name', {{name = 'helper', image = 'alpine:3'}})",
+	      "OAM605", "'spec.template.spec.containers[1].image' of", "merging another image into it is a conflict");
+	RUN("sc", "oam.merge_by_key(ctx, 'spec.template.spec.containers', 'name', "
+		  "{{name = 'app', securityContext = {privileged = false}}, {name = 'helper', securityContext = {privileged = false}}})",
+	    "nil", "adding fields to both containers is fine");
+	is_str(owner_of("spec.template.spec.containers[1].name", who, sizeof who), "-",
+	       "merge_by_key does not take over the key field");
+	is_str(owner_of("spec.template.spec.containers[0].name", who, sizeof who), "-",
+	       "not even in the workload's own entries");
+	is_str(owner_of("spec.template.spec.containers[1]", who, sizeof who), "sidecar", "the added entry stays the sidecar's");
+
+	/* Same-value writes keep the first writer. */
+	new_object("{spec = {}}");
+	RUN("scaler", "oam.set(ctx, 'spec.replicas', 3)", "nil", "a trait sets a field");
+	RUN("other", "oam.merge(ctx, {spec = {replicas = 3}})", "nil", "another sets the same value");
+	is_str(owner_of("spec.replicas", who, sizeof who), "scaler", "the first writer keeps the field");
+	FAILS("third", "oam.set(ctx, 'spec.replicas', 5)", "OAM605", "but trait 'scaler' set it to 3",
+	      "a conflict names the first writer");
 
 	luaL_unref(h.L, LUA_REGISTRYINDEX, obj_ref);
 	oam_lua_close(&h);

@@ -190,7 +190,10 @@ end
 -- else, for an object a trait emitted, that trait. Another writer may add a
 -- field inside a subtree someone else wrote, or write a field's current
 -- value, but not change or remove one. A same-value write keeps the owner.
-local function track(root, keys, n, value)
+-- mode "insert": value goes into a list before the entry at keys[n] (whose
+-- writers shift_owners moved on); "remove": the entry at keys[n] leaves its
+-- list (shift_owners then moves the writers of the entries after it).
+local function track(root, keys, n, value, mode)
 	if not tracking or not writer then return end
 	local own = owners[root]
 	if not own then own = {}; owners[root] = own end
@@ -209,6 +212,7 @@ local function track(root, keys, n, value)
 			if m then prev, prev_at, prev_val = m, i, cur end
 		end
 	end
+	if mode == "insert" then cur = nil end
 	local exact = prev_at == n
 	if prev == nil and cur ~= nil and not workload_of[root] then prev, exact = emitter[root], true end
 	local same = same_value(cur, value)
@@ -231,11 +235,31 @@ local function track(root, keys, n, value)
 			end
 		end
 	end
-	if prev and prev ~= writer.name and same then return end
-	own[path] = writer.name
+	if mode ~= "remove" and not (prev and prev ~= writer.name and same) then own[path] = writer.name end
 	if workload_of[root] and (sfind(path, "^spec%.template%.") or sfind(path, "^spec%.jobTemplate%.spec%.template%.")) then
 		disruptive[writer.name] = true
 	end
+end
+
+-- After an insert into (delta 1) or a removal from (delta -1) the list at
+-- keys[1..n] of root, before its 1-based index `at`: the writers recorded
+-- for its entries from `at` on move with them (a removed entry's are gone).
+local function shift_owners(root, keys, n, at, delta)
+	local own = owners[root]
+	if not tracking or not own or next(own) == nil then return end
+	local head = path_key(keys, n) .. "["
+	local moved = {}
+	for p, m in pairs(own) do
+		if ssub(p, 1, #head) == head then
+			local idx, rest = smatch(p, "^(%d+)(%].*)$", #head + 1)
+			idx = idx and tonumber(idx) + 1
+			if idx and idx >= at then
+				own[p] = nil
+				if delta > 0 or idx > at then moved[#moved + 1] = { head .. (idx - 1 + delta) .. rest, m } end
+			end
+		end
+	end
+	for _, e in ipairs(moved) do own[e[1]] = e[2] end
 end
 
 function oam._track_writer(name, overrides) writer = name and { name = name, overrides = overrides } or nil end
@@ -443,12 +467,24 @@ function oam.json_patch(obj, ops)
 			local tkeys = tracked_keys(root, keys)
 			if op ~= "add" and parent[k] == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.path), 2) end
 			if op == "remove" then
-				track(root, tkeys, #tkeys, nil)
-				if isarr then table.remove(parent, k) else parent[k] = nil end
+				if isarr then
+					track(root, tkeys, #tkeys, nil, "remove")
+					table.remove(parent, k)
+					shift_owners(root, tkeys, #tkeys - 1, k, -1)
+				else
+					track(root, tkeys, #tkeys, nil)
+					parent[k] = nil
+				end
 			else
 				local v = copy(o.value)
-				track(root, tkeys, #tkeys, v)
-				if isarr and op == "add" then table.insert(parent, k, v) else parent[k] = v end
+				if isarr and op == "add" then
+					shift_owners(root, tkeys, #tkeys - 1, k, 1)
+					track(root, tkeys, #tkeys, v, "insert")
+					table.insert(parent, k, v)
+				else
+					track(root, tkeys, #tkeys, v)
+					parent[k] = v
+				end
 			end
 		elseif op == "move" or op == "copy" then
 			local fkeys = pointer(o.from or "")
@@ -461,15 +497,27 @@ function oam.json_patch(obj, ops)
 					error(sfmt("json patch move: cannot move '%s' into itself", o.from), 2)
 				end
 				local ftkeys = tracked_keys(root, fkeys)
-				track(root, ftkeys, #ftkeys, nil)
-				if farr then table.remove(fp, fk) else fp[fk] = nil end
+				if farr then
+					track(root, ftkeys, #ftkeys, nil, "remove")
+					table.remove(fp, fk)
+					shift_owners(root, ftkeys, #ftkeys - 1, fk, -1)
+				else
+					track(root, ftkeys, #ftkeys, nil)
+					fp[fk] = nil
+				end
 			else
 				v = copy(v)
 			end
 			local parent, k, isarr = resolve_parent(root, keys, op)
 			local tkeys = tracked_keys(root, keys)
-			track(root, tkeys, #tkeys, v)
-			if isarr then table.insert(parent, k, v) else parent[k] = v end
+			if isarr then
+				shift_owners(root, tkeys, #tkeys - 1, k, 1)
+				track(root, tkeys, #tkeys, v, "insert")
+				table.insert(parent, k, v)
+			else
+				track(root, tkeys, #tkeys, v)
+				parent[k] = v
+			end
 		else
 			error(sfmt("json patch operation %d: unknown op '%s'", i, tostring(op)), 2)
 		end

@@ -236,6 +236,29 @@ int main(void)
 	FAILS("third", "oam.set(ctx, 'spec.replicas', 5)", "OAM605", "but trait 'scaler' set it to 3",
 	      "a conflict names the first writer");
 
+	/* List entries keep their writers when json_patch inserts or removes
+	 * entries before them. */
+	new_object("{spec = {containers = {{name = 'app', image = 'app:1'}}}}");
+	RUN("sidecar", "oam.merge_by_key(ctx, 'spec.containers', 'name', {{name = 'helper', image = 'busybox:1'}})", "nil",
+	    "a trait adds a container");
+	RUN("json-patch", "oam.json_patch(ctx, {{op = 'add', path = '/spec/containers/0', value = {name = 'first', image = 'alpine:3'}}})",
+	    "nil", "another inserts one in front");
+	is_str(owner_of("spec.containers[2]", who, sizeof who), "sidecar", "the added container's writer moved with it");
+	is_str(owner_of("spec.containers[1]", who, sizeof who), "-", "the workload's container is nobody's");
+	is_str(owner_of("spec.containers[0]", who, sizeof who), "json-patch", "the inserted one is its writer's");
+	FAILS("other", "oam.set(ctx, 'spec.containers[2].image', 'evil:1')", "OAM605", "but trait 'sidecar' set it to busybox:1",
+	      "changing the moved container still collides with its writer");
+	RUN("json-patch", "oam.json_patch(ctx, {{op = 'remove', path = '/spec/containers/1'}})", "nil",
+	    "removing the workload's container");
+	is_str(owner_of("spec.containers[1]", who, sizeof who), "sidecar", "moves the sidecar's back");
+	is_str(owner_of("spec.containers[2]", who, sizeof who), "-", "and leaves nothing behind");
+	FAILS("json-patch", "oam.json_patch(ctx, {{op = 'move', from = '/spec/containers/1', path = '/spec/containers/0'}})",
+	      "OAM605", "'spec.containers[1]'", "moving another trait's entry away is removing it");
+	ok(run_as("json-patch", 1, "oam.json_patch(ctx, {{op = 'move', from = '/spec/containers/1', path = '/spec/containers/0'}}); "
+		   "return ctx.spec.containers[1].name .. ctx.spec.containers[2].name", &err, out, sizeof out) == 0 &&
+	   !strcmp(out, "helperfirst"), "with overrides it moves (got '%s' %s)", out, err.msg);
+	is_str(owner_of("spec.containers[1]", who, sizeof who), "json-patch", "shifts the entries after the new place");
+
 	luaL_unref(h.L, LUA_REGISTRYINDEX, obj_ref);
 	oam_lua_close(&h);
 	return done_testing();

@@ -185,38 +185,81 @@ local function conflict(root, path, other, old, new)
 end
 
 -- Checks and records a write of `value` at keys[1..n] of root (a real table).
-local function track(root, keys, n, value)
+-- The field's writer is the nearest one recorded at its path or a parent's
+-- (a trait that wrote a map or a list entry whole owns what is inside it),
+-- else, for an object a trait emitted, that trait. Another writer may add a
+-- field inside a subtree someone else wrote, or write a field's current
+-- value, but not change or remove one. A same-value write keeps the owner.
+-- mode "insert": value goes into a list before the entry at keys[n] (whose
+-- writers shift_owners moved on); "remove": the entry at keys[n] leaves its
+-- list (shift_owners then moves the writers of the entries after it).
+local function track(root, keys, n, value, mode)
 	if not tracking or not writer then return end
-	local path = path_key(keys, n)
 	local own = owners[root]
 	if not own then own = {}; owners[root] = own end
-	-- The current value, and whether the field exists yet.
-	local cur = root
+	local any = next(own) ~= nil
+	-- Walk down: the current value, the path, and the nearest recorded writer.
+	local cur, path = root, ""
+	local prev, prev_at, prev_val
 	for i = 1, n do
-		if type(cur) ~= "table" then cur = nil break end
-		cur = cur[keys[i]]
+		local k = keys[i]
+		if type(k) == "number" then path = path .. "[" .. (k - 1) .. "]"
+		elseif i == 1 then path = tostring(k)
+		else path = path .. "." .. tostring(k) end
+		if type(cur) == "table" then cur = cur[k] else cur = nil end
+		if any then
+			local m = own[path]
+			if m then prev, prev_at, prev_val = m, i, cur end
+		end
 	end
-	local prev = own[path]
-	if prev == nil and cur ~= nil and not workload_of[root] then prev = emitter[root] end
-	if prev and prev ~= writer.name and not same_value(cur, value) and not may_override(path) then
+	if mode == "insert" then cur = nil end
+	local exact = prev_at == n
+	if prev == nil and cur ~= nil and not workload_of[root] then prev, exact = emitter[root], true end
+	local same = same_value(cur, value)
+	if prev and prev ~= writer.name and not same and not may_override(path)
+		and (exact or cur ~= nil or type(prev_val) ~= "table") then
 		conflict(root, path, prev, type(cur) == "table" and "a different value" or cur,
 			type(value) == "table" and "a different value" or value)
 	end
 	-- A write over a whole subtree replaces what others wrote inside it.
-	if type(cur) == "table" then
+	if type(cur) == "table" and any then
 		local prefix = path
 		for p, m in pairs(own) do
-			if m ~= writer.name and #p > #prefix and ssub(p, 1, #prefix) == prefix
+			if #p > #prefix and ssub(p, 1, #prefix) == prefix
 				and (ssub(p, #prefix + 1, #prefix + 1) == "." or ssub(p, #prefix + 1, #prefix + 1) == "[")
-				and not may_override(path) and not same_value(cur, value) then
-				conflict(root, p, m, "a value", "a different value")
+				and not same then
+				if m ~= writer.name and not may_override(path) then
+					conflict(root, p, m, "a value", "a different value")
+				end
+				own[p] = nil   -- replaced: the new owner is this write's
 			end
 		end
 	end
-	own[path] = writer.name
+	if mode ~= "remove" and not (prev and prev ~= writer.name and same) then own[path] = writer.name end
 	if workload_of[root] and (sfind(path, "^spec%.template%.") or sfind(path, "^spec%.jobTemplate%.spec%.template%.")) then
 		disruptive[writer.name] = true
 	end
+end
+
+-- After an insert into (delta 1) or a removal from (delta -1) the list at
+-- keys[1..n] of root, before its 1-based index `at`: the writers recorded
+-- for its entries from `at` on move with them (a removed entry's are gone).
+local function shift_owners(root, keys, n, at, delta)
+	local own = owners[root]
+	if not tracking or not own or next(own) == nil then return end
+	local head = path_key(keys, n) .. "["
+	local moved = {}
+	for p, m in pairs(own) do
+		if ssub(p, 1, #head) == head then
+			local idx, rest = smatch(p, "^(%d+)(%].*)$", #head + 1)
+			idx = idx and tonumber(idx) + 1
+			if idx and idx >= at then
+				own[p] = nil
+				if delta > 0 or idx > at then moved[#moved + 1] = { head .. (idx - 1 + delta) .. rest, m } end
+			end
+		end
+	end
+	for _, e in ipairs(moved) do own[e[1]] = e[2] end
 end
 
 function oam._track_writer(name, overrides) writer = name and { name = name, overrides = overrides } or nil end
@@ -257,8 +300,22 @@ function oam.set(obj, path, value)
 	return obj
 end
 
--- RFC 7396 JSON merge patch: maps merge recursively, null deletes, anything
--- else (lists included) replaces.
+-- A merge patch value where there is no map to merge it into: RFC 7396
+-- merges it into an empty map, so a map loses its null members (deeply);
+-- anything else, lists included, is copied as it is.
+local function patch_value(v)
+	v = unview(v)
+	if type(v) ~= "table" or oam.is_array(v) then return copy(v) end
+	local r = {}
+	for k, x in pairs(v) do
+		x = unview(x)
+		if x ~= NULL then r[k] = patch_value(x) end
+	end
+	return r
+end
+
+-- RFC 7396 JSON merge patch: maps merge recursively (an empty map changes
+-- nothing), null deletes, anything else (lists included) replaces.
 local function merge(root, t, patch, keys)
 	for k, v in pairs(unview(patch)) do
 		v = unview(v)
@@ -266,11 +323,11 @@ local function merge(root, t, patch, keys)
 		if v == NULL then
 			track(root, keys, #keys, nil)
 			t[k] = nil
-		elseif type(v) == "table" and not oam.is_array(v) and next(v) ~= nil
+		elseif type(v) == "table" and not oam.is_array(v)
 			and type(t[k]) == "table" and not oam.is_array(t[k]) then
 			merge(root, t[k], v, keys)
 		else
-			local c = copy(v)
+			local c = patch_value(v)
 			track(root, keys, #keys, c)
 			t[k] = c
 		end
@@ -316,6 +373,8 @@ function oam.merge_by_key(obj, path, key, items)
 	list = unview(list)
 	if type(list) ~= "table" then error(sfmt("'%s' is not a list", path_text(keys)), 2) end
 	local fields = type(key) == "table" and key or { key }
+	local keyset = {}
+	for _, f in ipairs(fields) do keyset[f] = true end
 	local function same(a, b)
 		for _, f in ipairs(fields) do
 			if a[f] == nil or a[f] ~= b[f] then return false end
@@ -331,8 +390,13 @@ function oam.merge_by_key(obj, path, key, items)
 		local ekeys = {}
 		for i = 1, #keys do ekeys[i] = keys[i] end
 		if found then
+			-- The key fields are equal by construction: not a write.
+			local rest = {}
+			for k, v in pairs(item) do
+				if not keyset[k] then rest[k] = v end
+			end
 			ekeys[#ekeys + 1] = at
-			merge(t, found, item, ekeys)
+			merge(t, found, rest, ekeys)
 		else
 			ekeys[#ekeys + 1] = #list + 1
 			local c = copy(item)
@@ -393,30 +457,66 @@ function oam.json_patch(obj, ops)
 		local op = o.op
 		local keys = pointer(o.path or "")
 		if #keys == 0 then error(sfmt("json patch operation %d: cannot patch the whole object", i), 2) end
-		local parent, k, isarr = resolve_parent(root, keys, op)
-		local tkeys = tracked_keys(root, keys)
-		if op == "add" then
-			track(root, tkeys, #tkeys, o.value)
-			if isarr then table.insert(parent, k, copy(o.value)) else parent[k] = copy(o.value) end
-		elseif op == "remove" then
-			if parent[k] == nil then error(sfmt("json patch remove: '%s' does not exist", o.path), 2) end
-			track(root, tkeys, #tkeys, nil)
-			if isarr then table.remove(parent, k) else parent[k] = nil end
-		elseif op == "replace" then
-			if parent[k] == nil then error(sfmt("json patch replace: '%s' does not exist", o.path), 2) end
-			track(root, tkeys, #tkeys, o.value)
-			parent[k] = copy(o.value)
+		if op == "test" then
+			local parent, k = resolve_parent(root, keys, op)
+			if not same_value(parent[k], unview(o.value)) then
+				error(sfmt("json patch test failed at '%s'", o.path), 2)
+			end
+		elseif op == "add" or op == "replace" or op == "remove" then
+			local parent, k, isarr = resolve_parent(root, keys, op)
+			local tkeys = tracked_keys(root, keys)
+			if op ~= "add" and parent[k] == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.path), 2) end
+			if op == "remove" then
+				if isarr then
+					track(root, tkeys, #tkeys, nil, "remove")
+					table.remove(parent, k)
+					shift_owners(root, tkeys, #tkeys - 1, k, -1)
+				else
+					track(root, tkeys, #tkeys, nil)
+					parent[k] = nil
+				end
+			else
+				local v = copy(o.value)
+				if isarr and op == "add" then
+					shift_owners(root, tkeys, #tkeys - 1, k, 1)
+					track(root, tkeys, #tkeys, v, "insert")
+					table.insert(parent, k, v)
+				else
+					track(root, tkeys, #tkeys, v)
+					parent[k] = v
+				end
+			end
 		elseif op == "move" or op == "copy" then
-			local fp, fk, farr = resolve_parent(root, pointer(o.from or ""), op)
+			local fkeys = pointer(o.from or "")
+			local fp, fk, farr = resolve_parent(root, fkeys, op)
 			local v = fp[fk]
 			if v == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.from), 2) end
-			track(root, tkeys, #tkeys, v)
-			if op == "move" then if farr then table.remove(fp, fk) else fp[fk] = nil end end
-			if isarr then table.insert(parent, k, copy(v)) else parent[k] = copy(v) end
-		elseif op == "test" then
-			local a, b = parent[k], o.value
-			if type(a) ~= type(b) or (type(a) ~= "table" and a ~= b) then
-				error(sfmt("json patch test failed at '%s'", o.path), 2)
+			if op == "move" then
+				-- Removed first: the path is resolved in the object without it (RFC 6902 4.4).
+				if ssub(o.path, 1, #o.from + 1) == o.from .. "/" then
+					error(sfmt("json patch move: cannot move '%s' into itself", o.from), 2)
+				end
+				local ftkeys = tracked_keys(root, fkeys)
+				if farr then
+					track(root, ftkeys, #ftkeys, nil, "remove")
+					table.remove(fp, fk)
+					shift_owners(root, ftkeys, #ftkeys - 1, fk, -1)
+				else
+					track(root, ftkeys, #ftkeys, nil)
+					fp[fk] = nil
+				end
+			else
+				v = copy(v)
+			end
+			local parent, k, isarr = resolve_parent(root, keys, op)
+			local tkeys = tracked_keys(root, keys)
+			if isarr then
+				shift_owners(root, tkeys, #tkeys - 1, k, 1)
+				track(root, tkeys, #tkeys, v, "insert")
+				table.insert(parent, k, v)
+			else
+				track(root, tkeys, #tkeys, v)
+				parent[k] = v
 			end
 		else
 			error(sfmt("json patch operation %d: unknown op '%s'", i, tostring(op)), 2)

@@ -311,6 +311,26 @@ function oam.unknown_container(ctx, name)
 	return sfmt("the component has no container '%s' (its containers: %s)", name, table.concat(have, ", "))
 end
 
+-- Why a trait may not add a container named `name` to the pod whose spec
+-- is at `pod` of obj ("spec.template.spec"): the pod has a container or an
+-- init container of that name already (names are unique across both
+-- lists), added by the trait it names when one did. nil when it is free.
+function oam.pod_container_clash(obj, pod, name)
+	local own = oam._owners(obj)
+	local base = sgsub(pod, "^%.", "")
+	for _, list in ipairs({ "containers", "initContainers" }) do
+		for i, c in ipairs(oam.get(obj, pod .. "." .. list) or {}) do
+			if c.name == name then
+				local by = own[sfmt("%s.%s[%d]", base, list, i - 1)]
+				return sfmt("the pod already has %s named '%s'%s: choose another name",
+					list == "containers" and "a container" or "an init container", name,
+					by and sfmt(" (added by trait '%s')", by) or "")
+			end
+		end
+	end
+	return nil
+end
+
 local function index_by(list, field, value)
 	for i, e in ipairs(list or {}) do
 		if e[field] == value then return i end

@@ -785,21 +785,10 @@ static void run_validate(struct oam_run *run, struct oam_instance *in, struct oa
 	lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
 	lua_getfield(L, -1, "validate");
 	lua_remove(L, -2);
-	/* A shallow copy of the instance's context, so that what one hook
-	 * does to it stays its own. */
+	/* The hook's own context, so that what it does to it stays its own. */
 	oam_render_push_ctx(run, in);
-	lua_createtable(L, 0, 24);
-	lua_pushnil(L);
-	while (lua_next(L, -3)) {
-		lua_pushvalue(L, -2);
-		lua_insert(L, -2);
-		lua_rawset(L, -4);
-	}
+	oam_render_push_trait_ctx(run, -1);
 	lua_remove(L, -2);
-	oam_lua_push_hostfn(run->lua, "view");
-	lua_getfield(L, -2, "spec");
-	lua_call(L, 1, 1);
-	lua_setfield(L, -2, "spec");
 	lua_pushstring(L, tu->name);
 	lua_setfield(L, -2, "traitName");
 	oam_schema_push(L, &tu->mod->schema, tu->props);

@@ -132,6 +132,131 @@ static void push_labels(lua_State *L, const struct oam_instance *in, const char 
 	setstr(L, "app.kubernetes.io/managed-by", "oamlua");
 }
 
+/* The tables of a trait's ctx (and a validate hook's) that are the module
+ * call's own: copied from the instance's ctx when first read, so that what
+ * one module does to them cannot reach another (ingress's port, pdb's
+ * selector, the workload's labels), and cost nothing when unread. The
+ * instance's ctx carries the metatable that does it. */
+static const char *const copied_ctx[] = { "labels", "selector", "params", "annotations", "settings", "ports", NULL };
+static const char COPIED_CTX_KEY = 'c';   /* registry: the set of those names */
+
+/* Pushes the set of the copied tables' names (made once per Lua state). */
+static void push_copied_set(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &COPIED_CTX_KEY) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 8);
+	for (const char *const *c = copied_ctx; *c; c++) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, *c);
+	}
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &COPIED_CTX_KEY);
+}
+
+/* Whether the key at idx names a copied table (the set at set_idx). */
+static int is_copied(lua_State *L, int set_idx, int idx)
+{
+	lua_pushvalue(L, idx);
+	int yes = lua_rawget(L, set_idx) != LUA_TNIL;
+	lua_pop(L, 1);
+	return yes;
+}
+
+/* Copies the fields of the ctx at ctx_idx into the table on top, but for
+ * the copied tables. */
+static void copy_trait_fields(lua_State *L, int ctx_idx)
+{
+	push_copied_set(L);
+	int set_idx = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, ctx_idx)) {
+		if (lua_type(L, -1) == LUA_TTABLE && is_copied(L, set_idx, -2)) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -5);
+	}
+	lua_pop(L, 1);
+}
+
+/* Pushes a deep copy of the value at idx: the ctx's tables are plain data,
+ * with at most the array metatable. */
+static void push_copy(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) != LUA_TTABLE) {
+		lua_pushvalue(L, idx);
+		return;
+	}
+	luaL_checkstack(L, 6, NULL);
+	lua_createtable(L, (int)lua_rawlen(L, idx), 0);
+	if (lua_getmetatable(L, idx))
+		lua_setmetatable(L, -2);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		push_copy(L, -1);
+		lua_remove(L, -2);
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+}
+
+/* __index of a trait's ctx (upvalue: the instance's ctx). */
+static int l_render_ctx_index(lua_State *L)
+{
+	push_copied_set(L);
+	if (!is_copied(L, lua_gettop(L), 2))
+		return 0;
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(1));
+	push_copy(L, -1);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+static int l_render_ctx_next(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 2);
+	if (lua_next(L, 1))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
+/* __pairs of a trait's ctx: every field, the copied tables included. */
+static int l_render_ctx_pairs(lua_State *L)
+{
+	for (const char *const *c = copied_ctx; *c; c++) {
+		lua_getfield(L, 1, *c);   /* copies it when not there yet */
+		lua_pop(L, 1);
+	}
+	lua_pushcfunction(L, l_render_ctx_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* Pushes the metatable of the traits' ctx made from the ctx at ctx_idx. */
+static void push_trait_ctx_meta(lua_State *L, int ctx_idx)
+{
+	lua_createtable(L, 0, 3);
+	lua_pushvalue(L, ctx_idx);
+	lua_pushcclosure(L, l_render_ctx_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_render_ctx_pairs);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushliteral(L, "oamlua ctx");
+	lua_setfield(L, -2, "__metatable");
+}
+
 static void build_ctx(struct oam_run *run, struct oam_instance *in);
 
 /* The context is built once per instance (the checks' validate hooks and
@@ -214,6 +339,25 @@ static void build_ctx(struct oam_run *run, struct oam_instance *in)
 	lua_setfield(L, -2, "ports");
 	oam_render_push_spec(run, in);
 	lua_setfield(L, -2, "spec");
+	/* Traits' ctx get their metatable from here (it changes nothing for
+	 * the ctx itself, which has all its tables). */
+	push_trait_ctx_meta(L, lua_gettop(L));
+	lua_setmetatable(L, -2);
+}
+
+void oam_render_push_trait_ctx(struct oam_run *run, int ctx_idx)
+{
+	lua_State *L = run->lua->L;
+	ctx_idx = lua_absindex(L, ctx_idx);
+	luaL_checkstack(L, 8, NULL);
+	lua_createtable(L, 0, 16);   /* its fields, the copied tables left out */
+	copy_trait_fields(L, ctx_idx);
+	oam_lua_push_hostfn(run->lua, "view");
+	lua_getfield(L, ctx_idx, "spec");
+	lua_call(L, 1, 1);
+	lua_setfield(L, -2, "spec");
+	lua_getmetatable(L, ctx_idx);
+	lua_setmetatable(L, -2);
 }
 
 /* Calls host.split_result(result, is_workload), which normalises what a
@@ -463,6 +607,8 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 	lua_getfield(L, ctx_idx, "spec");
 	lua_call(L, 1, 1);
 	int vspec_idx = lua_gettop(L);
+	lua_getmetatable(L, ctx_idx);
+	int tmeta_idx = lua_gettop(L);
 
 	/* Traits, in the order listed. */
 	for (size_t t = 0; t < in->ntraits; t++) {
@@ -480,14 +626,12 @@ static int render_instance(struct oam_run *run, struct oam_instance *in, int out
 		lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
 		lua_getfield(L, -1, "render");
 		lua_remove(L, -2);
-		/* ctx for the trait: a shallow copy with the views added. */
-		lua_createtable(L, 0, 24);
-		lua_pushnil(L);
-		while (lua_next(L, ctx_idx)) {
-			lua_pushvalue(L, -2);
-			lua_insert(L, -2);
-			lua_rawset(L, -4);
-		}
+		/* ctx for the trait: its own (see oam_render_push_trait_ctx), with
+		 * the views added. */
+		lua_createtable(L, 0, 16);   /* its fields, the copied tables left out */
+		copy_trait_fields(L, ctx_idx);
+		lua_pushvalue(L, tmeta_idx);
+		lua_setmetatable(L, -2);
 		lua_pushvalue(L, vout_idx);
 		lua_setfield(L, -2, "output");
 		lua_pushvalue(L, vouts_idx);

@@ -19,7 +19,7 @@ return {
 	targets = { "kubernetes", "podman" },
 	conflictsWith = {},
 	schema = {
-		name = { type = "string", required = true, description = "Container name (not one of the component's)" },
+		name = { type = "string", required = true, description = "Container name, unique in the pod (not one of the component's or another trait's containers)" },
 		image = { type = "string", required = true, description = "Container image" },
 		imagePullPolicy = { type = "string", enum = { "Always", "IfNotPresent", "Never" },
 			description = "When to pull the image (default: the cluster's rule)" },
@@ -58,6 +58,9 @@ return {
 
 	render = function(ctx, props)
 		local pod = pod_template_path(ctx.output) .. ".spec"
+		-- One the workload or another trait added (validate saw the component's).
+		local clash = oam.pod_container_clash(ctx.output, pod, props.name)
+		if clash then oam.fail("name: %s", clash) end
 		local have = {}
 		for _, v in ipairs(oam.get(ctx.output, pod .. ".volumes") or {}) do have[v.name] = true end
 		local mounts

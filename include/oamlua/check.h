@@ -51,6 +51,11 @@ size_t oam_render_list(struct oam_model *m, struct oam_instance ***out);
 
 /* Shared by check and render: pushes the ctx table for an instance. */
 void oam_render_push_ctx(struct oam_run *run, struct oam_instance *in);
+/* Pushes a trait's (or a validate hook's) ctx made from the instance's ctx
+ * at ctx_idx: spec is a read-only view, and labels, selector, params,
+ * annotations, settings and ports are the call's own copies (made when
+ * first read), so that what one module does to them cannot reach another. */
+void oam_render_push_trait_ctx(struct oam_run *run, int ctx_idx);
 /* Pushes an instance's component spec with parameters resolved. */
 void oam_render_push_spec(struct oam_run *run, struct oam_instance *in);
 

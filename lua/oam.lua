@@ -145,14 +145,37 @@ local writer = nil            -- { name =, overrides = true | {prefix...} | nil 
 local disruptive = {}         -- trait name -> true when it wrote under a pod template
 local tracking = true
 
-local function path_key(keys, n)
-	local out = {}
-	for i = 1, n or #keys do
-		local k = keys[i]
-		if type(k) == "number" then out[#out + 1] = "[" .. (k - 1) .. "]"
-		else out[#out + 1] = (#out > 0 and "." or "") .. tostring(k) end
+-- Paths as text ("spec.template.spec.containers[0]"), built key by key
+-- from their parent's: every write builds its path, and the same few
+-- hundred paths recur across instances, so each (parent, key) is joined once.
+local child_paths = {}
+local function child_path(parent, k)
+	local c = child_paths[parent]
+	if not c then c = {}; child_paths[parent] = c end
+	local p = c[k]
+	if not p then
+		if type(k) == "number" then p = parent .. "[" .. (k - 1) .. "]"
+		elseif parent == "" then p = tostring(k)
+		else p = parent .. "." .. tostring(k) end
+		c[k] = p
 	end
-	return tconcat(out)
+	return p
+end
+
+local pod_template_paths = {}   -- path -> whether it is inside a pod template
+local function in_pod_template(path)
+	local r = pod_template_paths[path]
+	if r == nil then
+		r = (sfind(path, "^spec%.template%.") or sfind(path, "^spec%.jobTemplate%.spec%.template%.")) ~= nil
+		pod_template_paths[path] = r
+	end
+	return r
+end
+
+local function path_key(keys, n)
+	local path = ""
+	for i = 1, n or #keys do path = child_path(path, keys[i]) end
+	return path
 end
 
 local function same_value(a, b)
@@ -203,9 +226,7 @@ local function track(root, keys, n, value, mode)
 	local prev, prev_at, prev_val
 	for i = 1, n do
 		local k = keys[i]
-		if type(k) == "number" then path = path .. "[" .. (k - 1) .. "]"
-		elseif i == 1 then path = tostring(k)
-		else path = path .. "." .. tostring(k) end
+		path = child_path(path, k)
 		if type(cur) == "table" then cur = cur[k] else cur = nil end
 		if any then
 			local m = own[path]
@@ -236,7 +257,7 @@ local function track(root, keys, n, value, mode)
 		end
 	end
 	if mode ~= "remove" and not (prev and prev ~= writer.name and same) then own[path] = writer.name end
-	if workload_of[root] and (sfind(path, "^spec%.template%.") or sfind(path, "^spec%.jobTemplate%.spec%.template%.")) then
+	if workload_of[root] and in_pod_template(path) then
 		disruptive[writer.name] = true
 	end
 end

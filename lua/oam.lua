@@ -97,20 +97,33 @@ function oam.copy(v) return copy(v) end
 ---------------------------------------------------------------------------
 -- Paths: "spec.template.spec.containers[0].image", or a list of keys
 -- ({"metadata", "labels", "app.kubernetes.io/name"}) when keys contain dots.
+-- The host parses the same few paths for every instance: parsed once, and
+-- shared (the host never changes a key list; modules get copies).
+local split_cache, nsplit = {}, 0
 local function split_path(path)
 	if type(path) == "table" then return path end
+	local keys = split_cache[path]
+	if keys then return keys end
 	if type(path) ~= "string" or path == "" then
 		error("a path must be a non-empty string or a list of keys", 3)
 	end
-	local keys = {}
+	keys = {}
 	for part in path:gmatch("[^.]+") do
 		local name, rest = part:match("^([^%[]*)(.*)$")
 		if name ~= "" then keys[#keys + 1] = name end
 		for idx in rest:gmatch("%[(%d+)%]") do keys[#keys + 1] = tonumber(idx) + 1 end
 	end
+	if nsplit >= 4096 then split_cache, nsplit = {}, 0 end
+	split_cache[path], nsplit = keys, nsplit + 1
 	return keys
 end
-oam.split_path = split_path
+function oam.split_path(path)
+	local keys = split_path(path)
+	if keys == path then return keys end
+	local c = {}
+	for i = 1, #keys do c[i] = keys[i] end
+	return c
+end
 
 local function path_text(keys, upto)
 	local out = {}

@@ -259,6 +259,13 @@ int main(void)
 	   !strcmp(out, "helperfirst"), "with overrides it moves (got '%s' %s)", out, err.msg);
 	is_str(owner_of("spec.containers[1]", who, sizeof who), "json-patch", "shifts the entries after the new place");
 
+	/* Parsed paths are cached by the host: a module's copy is its own. */
+	RUN(NULL, "local k = oam.split_path('spec.containers[1].name'); k[1] = 'x'; k[4] = 'y'; "
+	    "local again = oam.split_path('spec.containers[1].name'); "
+	    "return show(again) .. ' ' .. tostring(oam.get({spec = {containers = {{}, {name = 'b'}}}}, 'spec.containers[1].name'))",
+	    "[spec,containers,2,name] b", "split_path gives modules copies of cached paths");
+	RUN(NULL, "return pcall(oam.split_path, '') and 'accepted' or 'refused'", "refused", "an empty path is still refused");
+
 	luaL_unref(h.L, LUA_REGISTRYINDEX, obj_ref);
 	oam_lua_close(&h);
 	return done_testing();

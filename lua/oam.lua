@@ -484,6 +484,32 @@ local function tracked_keys(root, keys)
 	return out
 end
 
+-- Removes parent[k] (an entry of a list when isarr, the later entries
+-- moving up) and records it; tkeys is its tracked path.
+local function remove_at(root, parent, k, isarr, tkeys)
+	if isarr then
+		track(root, tkeys, #tkeys, nil, "remove")
+		table.remove(parent, k)
+		shift_owners(root, tkeys, #tkeys - 1, k, -1)
+	else
+		track(root, tkeys, #tkeys, nil)
+		parent[k] = nil
+	end
+end
+
+-- Puts v at parent[k]: inserted before the entry there when insert (a
+-- list), else set; recorded at tkeys.
+local function put_at(root, parent, k, insert, tkeys, v)
+	if insert then
+		shift_owners(root, tkeys, #tkeys - 1, k, 1)
+		track(root, tkeys, #tkeys, v, "insert")
+		table.insert(parent, k, v)
+	else
+		track(root, tkeys, #tkeys, v)
+		parent[k] = v
+	end
+end
+
 function oam.json_patch(obj, ops)
 	local root = target_table(obj)
 	for i, o in ipairs(unview(ops)) do
@@ -501,24 +527,9 @@ function oam.json_patch(obj, ops)
 			local tkeys = tracked_keys(root, keys)
 			if op ~= "add" and parent[k] == nil then error(sfmt("json patch %s: '%s' does not exist", op, o.path), 2) end
 			if op == "remove" then
-				if isarr then
-					track(root, tkeys, #tkeys, nil, "remove")
-					table.remove(parent, k)
-					shift_owners(root, tkeys, #tkeys - 1, k, -1)
-				else
-					track(root, tkeys, #tkeys, nil)
-					parent[k] = nil
-				end
+				remove_at(root, parent, k, isarr, tkeys)
 			else
-				local v = copy(o.value)
-				if isarr and op == "add" then
-					shift_owners(root, tkeys, #tkeys - 1, k, 1)
-					track(root, tkeys, #tkeys, v, "insert")
-					table.insert(parent, k, v)
-				else
-					track(root, tkeys, #tkeys, v)
-					parent[k] = v
-				end
+				put_at(root, parent, k, isarr and op == "add", tkeys, copy(o.value))
 			end
 		elseif op == "move" or op == "copy" then
 			local fkeys = pointer(o.from or "")
@@ -530,28 +541,12 @@ function oam.json_patch(obj, ops)
 				if ssub(o.path, 1, #o.from + 1) == o.from .. "/" then
 					error(sfmt("json patch move: cannot move '%s' into itself", o.from), 2)
 				end
-				local ftkeys = tracked_keys(root, fkeys)
-				if farr then
-					track(root, ftkeys, #ftkeys, nil, "remove")
-					table.remove(fp, fk)
-					shift_owners(root, ftkeys, #ftkeys - 1, fk, -1)
-				else
-					track(root, ftkeys, #ftkeys, nil)
-					fp[fk] = nil
-				end
+				remove_at(root, fp, fk, farr, tracked_keys(root, fkeys))
 			else
 				v = copy(v)
 			end
 			local parent, k, isarr = resolve_parent(root, keys, op)
-			local tkeys = tracked_keys(root, keys)
-			if isarr then
-				shift_owners(root, tkeys, #tkeys - 1, k, 1)
-				track(root, tkeys, #tkeys, v, "insert")
-				table.insert(parent, k, v)
-			else
-				track(root, tkeys, #tkeys, v)
-				parent[k] = v
-			end
+			put_at(root, parent, k, isarr, tracked_keys(root, keys), v)
 		else
 			error(sfmt("json patch operation %d: unknown op '%s'", i, tostring(op)), 2)
 		end

@@ -140,6 +140,19 @@ def strip_nulls(v):
     return v
 
 
+def has_nulls(v):
+    """Would strip_nulls change v? (A walk without copying.)"""
+    if isinstance(v, dict):
+        for x in v.values():
+            if x is None or (isinstance(x, (dict, list)) and has_nulls(x)):
+                return True
+    elif isinstance(v, list):
+        for x in v:
+            if isinstance(x, (dict, list)) and has_nulls(x):
+                return True
+    return False
+
+
 def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -1176,49 +1189,66 @@ def decode_check(obj, node, strict_unknown=True):
     return unknown, terr[0], pruned
 
 
+def _smd_path(p):
+    """The text of a path built by smd_check: (parent, kind, a, b) links."""
+    out = []
+    while p is not None:
+        p, kind, a, b = p
+        if kind == "f":
+            out.append("." + a)
+        elif kind == "k":
+            out.append(key_str(item_key(a, b)))
+        elif kind == "v":
+            out.append("[=%s]" % jdump(a))
+        else:
+            out.append("[%d]" % a)
+    return "".join(reversed(out))
+
+
 def smd_check(obj, node):
     """structured-merge-diff style typing of an applied object: list of '.path: msg'."""
     errs = []
 
-    def walk(v, n, path):
+    def walk(v, n, p):
+        # p links to the parent's path; its text is made only for an error.
         if v is None or n.kind == "any":
             return
         if n.kind == "scalar":
             if n.scalar in ("int32", "int64", "number"):
                 if not is_num(v):
-                    errs.append("%s: expected numeric (int or float), got %s" % (path, json_type_name(v)))
+                    errs.append("%s: expected numeric (int or float), got %s" % (_smd_path(p), json_type_name(v)))
             elif n.scalar == "bool":
                 if not isinstance(v, bool):
-                    errs.append("%s: expected boolean, got %s" % (path, json_type_name(v)))
+                    errs.append("%s: expected boolean, got %s" % (_smd_path(p), json_type_name(v)))
             elif n.scalar in ("IntOrString", "Quantity"):
                 if not (isinstance(v, str) or is_num(v)):
-                    errs.append("%s: expected string or numeric, got %s" % (path, json_type_name(v)))
+                    errs.append("%s: expected string or numeric, got %s" % (_smd_path(p), json_type_name(v)))
             elif not isinstance(v, str):
-                errs.append("%s: expected string, got %s" % (path, json_type_name(v)))
+                errs.append("%s: expected string, got %s" % (_smd_path(p), json_type_name(v)))
             return
         if n.kind == "list":
             if not isinstance(v, list):
-                errs.append("%s: expected list, got %s" % (path, json_type_name(v)))
+                errs.append("%s: expected list, got %s" % (_smd_path(p), json_type_name(v)))
                 return
             for i, x in enumerate(v):
                 if n.ltype == "map" and isinstance(x, dict):
-                    walk(x, n.elem, path + key_str(item_key(n, x)))
+                    walk(x, n.elem, (p, "k", n, x))
                 elif n.ltype == "set":
-                    walk(x, n.elem, path + "[=%s]" % jdump(x))
+                    walk(x, n.elem, (p, "v", x, None))
                 else:
-                    walk(x, n.elem, "%s[%d]" % (path, i))
+                    walk(x, n.elem, (p, "i", i, None))
             return
         if not isinstance(v, dict):
-            errs.append("%s: expected map, got %s" % (path, json_type_name(v)))
+            errs.append("%s: expected map, got %s" % (_smd_path(p), json_type_name(v)))
             return
         for k, x in v.items():
             c = n.child(k)
             if c is None:
-                errs.append("%s.%s: field not declared in schema" % (path, k))
+                errs.append("%s.%s: field not declared in schema" % (_smd_path(p), k))
                 continue
-            walk(x, c, path + "." + k)
+            walk(x, c, (p, "f", k, None))
 
-    walk(obj, node, "")
+    walk(obj, node, None)
     return errs
 
 
@@ -1291,19 +1321,22 @@ def filter_paths(paths, subresource, has_status):
 
 def to_fieldsv1(paths):
     root = {}
+    ends = []
     for p in paths:
         node = root
         for el in p:
             node = node.setdefault(el, {})
-    for p in paths:
-        node = root
-        for el in p:
-            node = node[el]
+        ends.append(node)
+    for node in ends:
         if node and "." not in node:
             node["."] = {}
 
     def order(d):
-        return {k: order(d[k]) for k in sorted(d, key=lambda k: (k != ".", k))}
+        keys = sorted(d)
+        if "." in d:                # "." first whatever the other keys are
+            keys.remove(".")
+            keys.insert(0, ".")
+        return {k: order(d[k]) if d[k] else {} for k in keys}
 
     return order(root)
 
@@ -3391,12 +3424,14 @@ class Api(object):
         return strip(old) != strip(new)
 
     # ---- the write pipeline shared by create/update/patch/apply/status
-    def write(self, ctx, res, ns, name, old, cand, sub, manager, managers=None, creating=False):
+    def write(self, ctx, res, ns, name, old, cand, sub, manager, managers=None, creating=False, private=False):
+        """private: cand is the caller's own tree (apply's merge), free to change: no copy."""
         store = self.store
         kind = res.kind
         if not isinstance(cand, dict):
             raise err_bad_request("the body of the request must be an object")
-        cand = strip_nulls(cand)
+        if not private or has_nulls(cand):
+            cand = strip_nulls(cand)
         if not isinstance(cand.get("metadata"), dict):
             cand["metadata"] = {}
         cand["apiVersion"] = res.gv
@@ -3444,7 +3479,8 @@ class Api(object):
                     md.pop(f, None)
         client_mf = md.pop("managedFields", None)
         apply_defaults(store, res, cand, old_v)
-        cand = strip_nulls(cand)
+        if has_nulls(cand):
+            cand = strip_nulls(cand)
         md = cand["metadata"]
         errs = validate_object(store, res, cand, old_v)
         if errs:
@@ -3822,7 +3858,7 @@ class Api(object):
             me["set"] = f_new
             if res.has_status and sub is None and old is not None and "status" in live:
                 merged["status"] = live["status"]
-            return self.write(ctx, res, ns, name, old, merged, sub, manager, managers)
+            return self.write(ctx, res, ns, name, old, merged, sub, manager, managers, private=True)
 
     # ---- scale subresource
     def scale_of(self, res, obj):

@@ -282,10 +282,8 @@ static void members_free(struct oam_appset *s)
 
 void oam_apply_release(struct oam_apply *a)
 {
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t i = 0; i < a->n; i++)
 		json_decref(a->objs[i].obj);
-		json_decref(a->objs[i].live);
-	}
 	free(a->objs);
 	for (size_t i = 0; i < a->nsets; i++) {
 		struct oam_appset *s = &a->sets[i];
@@ -961,8 +959,6 @@ static size_t apply_wave(struct oam_apply *a, int wave, const struct oam_apply_o
 			failed++;
 			continue;
 		}
-		json_decref(x->live);
-		x->live = json_incref(r->json);
 		const char *uid = meta_str(r->json, "uid"), *rv = meta_str(r->json, "resourceVersion");
 		oam_strlcpy(x->uid, uid ? uid : "", sizeof x->uid);
 		struct oam_member *before = find_member(&a->sets[x->set], x->res.group, x->res.kind, x->ns, x->name);

@@ -46,8 +46,17 @@ LISTEN_HOST = "127.0.0.1"
 # --------------------------------------------------------------------------
 
 
+_now = (None, "")
+
+
 def now_ts():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # A write asks several times and the text changes once a second: format
+    # it once per second (one tuple, so threads never see a torn pair).
+    global _now
+    t = int(time.time())
+    if t != _now[0]:
+        _now = (t, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)))
+    return _now[1]
 
 
 _ts_cache = {}
@@ -3120,7 +3129,9 @@ class Store(object):
                     self.used_node_ports.add(p["nodePort"])
 
     def _event(self, etype, res, obj, old):
-        self.events.append((self.rv, etype, res.skey, dcopy(obj), old))
+        # Stored objects are never changed in place (every write stores a new
+        # tree), so the history shares them, as it always did for `old`.
+        self.events.append((self.rv, etype, res.skey, obj, old))
         self.cond.notify_all()
 
     # ---- persistence
@@ -3527,11 +3538,11 @@ class Api(object):
             store.remove(res, cur)
             self.after_remove(res, cur)
             return 200, self.in_version(res, cur)
-        stored = self.to_storage(res, cand)
+        # cand is a tree of this request's own: store it as it is when the
+        # versions agree, and answer with it (only read from now on).
+        stored = cand if res.storage_gv == res.gv else self.to_storage(res, cand)
         store.put(res, stored, old)
         self.after_write(res, stored, old)
-        # cand is the stored object in the request's version but for the
-        # resourceVersion put() assigned: answer with it instead of a copy.
         cand["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
         return (201 if old_v is None else 200), cand
 
@@ -5071,11 +5082,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         app = self.server.app
         t0 = time.time()
         self.status_sent = None
-        url = urllib.parse.urlsplit(self.path)
-        path = url.path
-        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        if self.path.startswith("/") and "#" not in self.path:
+            path, _, rawq = self.path.partition("?")     # what urlsplit gives for an origin-form target
+        else:
+            url = urllib.parse.urlsplit(self.path)
+            path, rawq = url.path, url.query
+        query = urllib.parse.parse_qs(rawq, keep_blank_values=True)
         ctype = self.headers.get("Content-Type", "")
-        entry = {"time": now_ts(), "method": self.command, "path": path, "query": url.query,
+        entry = {"time": now_ts(), "method": self.command, "path": path, "query": rawq,
                  "content_type": ctype, "accept": self.headers.get("Accept", ""),
                  "user_agent": self.headers.get("User-Agent", ""), "user": None}
         warnings = []
@@ -5106,7 +5120,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             ident = self.authenticate(app)
             entry["user"] = ident[0] if ident else None
-            fault = app.faults.match(self.command, path, url.query, ctype, entry["user"])
+            fault = app.faults.match(self.command, path, rawq, ctype, entry["user"])
             if fault is not None:
                 entry["fault"] = fault["id"]
                 if fault.get("delay"):

@@ -737,6 +737,23 @@ static int lspec_push(struct lspec **v, size_t *n, size_t *cap, const struct oam
 	return 0;
 }
 
+/* Where a group-kind lives. A kind this run applies was mapped by the
+ * discovery of its group-version already: reuse that, and ask the server's
+ * group list (GET /apis, one more round trip before the first write) only
+ * for kinds that the parent recorded and this run no longer renders. */
+static int map_member_gk(struct oam_apply *a, const char *group, const char *kind, struct oam_kres *out,
+			 struct oam_diags *d)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct oam_aobj *x = &a->objs[i];
+		if (x->mapped && !strcmp(x->res.group, group) && !strcmp(x->res.kind, kind)) {
+			*out = x->res;
+			return 0;
+		}
+	}
+	return oam_kube_map_gk(a->k, group, kind, out, d);
+}
+
 /* Lists the members of every set by their part-of label: group-kinds old ∪
  * new, in the parent's namespace and the old and new extra namespaces. */
 static int members_list(struct oam_apply *a, struct oam_diags *d)
@@ -766,7 +783,7 @@ static int members_list(struct oam_apply *a, struct oam_diags *d)
 			struct oam_kres r;
 			snprintf(kind, sizeof kind, "%.*s", dot ? (int)(dot - gk) : (int)strlen(gk), gk);
 			snprintf(group, sizeof group, "%s", dot ? dot + 1 : "");
-			int mr = oam_kube_map_gk(a->k, group, kind, &r, d);
+			int mr = map_member_gk(a, group, kind, &r, d);
 			if (mr < 0) {
 				rc = -1;
 				break;

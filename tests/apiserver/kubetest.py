@@ -5044,6 +5044,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = body.encode()
         else:
             data = body or b""
+        self.log_now(code)
         if len(data) > SERIAL_REPLY_MAX:
             self.unserialize()      # a client slow to read a big reply must not stall the others
         self.send_response(code)
@@ -5078,10 +5079,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                   {"X-Content-Type-Options": "nosniff"})
 
     # ---- main entry
+    def log_now(self, status):
+        """Records the request (once). send() calls it before the reply goes
+        out, so a client that has its answer finds the request in the log."""
+        e = self.log_entry
+        if e is None:
+            return
+        self.log_entry = None
+        e["status"] = status
+        e["duration_ms"] = int((time.time() - self.t0) * 1000)
+        self.server.app.log.add(e)
+
     def dispatch(self):
         app = self.server.app
-        t0 = time.time()
+        self.t0 = time.time()
         self.status_sent = None
+        self.log_entry = None
         if self.path.startswith("/") and "#" not in self.path:
             path, _, rawq = self.path.partition("?")     # what urlsplit gives for an origin-form target
         else:
@@ -5093,7 +5106,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "content_type": ctype, "accept": self.headers.get("Accept", ""),
                  "user_agent": self.headers.get("User-Agent", ""), "user": None}
         warnings = []
-        self.log_entry = entry
         try:
             body = self.read_body()
         except ApiError as e:
@@ -5112,6 +5124,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 traceback.print_exc()
                 self.send(500, {"error": str(e)})
             return
+        self.log_entry = entry
         if body and len(body) <= 65536:
             try:
                 entry["body"] = json.loads(body.decode("utf-8"))
@@ -5139,8 +5152,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             finally:
                 self.unserialize()
         except DropConnection:
-            entry["duration_ms"] = int((time.time() - t0) * 1000)
-            app.log.add(entry)
+            self.log_now(entry.get("status", 0))
             raise
         except ApiError as e:
             if e.code == 401 and e.raw is None:
@@ -5157,11 +5169,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send(500, err_internal(str(e)).status())
                 except OSError:
                     self.close_connection = True
-        if self.log_entry is None:
-            return  # already logged (watch)
-        entry["status"] = self.status_sent if self.status_sent is not None else entry.get("status", 0)
-        entry["duration_ms"] = int((time.time() - t0) * 1000)
-        app.log.add(entry)
+        self.log_now(entry.get("status", 0))      # no reply was sent (a watch or a send logged already)
 
     def fault_error(self, f):
         code = int(f["status"])

@@ -922,6 +922,35 @@ static void print_result(const struct oam_aobj *x, const struct oam_apply_opts *
 		printf("%s %s%s\n", x->what, words[x->result], dry_suffix(o));
 }
 
+/* A wave in flight: what its answers need. */
+struct wave {
+	struct oam_apply *a;
+	const struct oam_apply_opts *o;
+	const size_t *idx;              /* request j applies a->objs[idx[j]] */
+};
+
+/* One answer of a wave, as soon as it arrives: a success is settled and its
+ * response freed while the other requests are still in flight (the server
+ * is the bottleneck, so the client's work hides behind it). A failure stays
+ * for apply_wave to report in input order. */
+static void wave_answer(struct oam_kreq *r, size_t j, void *ctx)
+{
+	const struct wave *w = ctx;
+	struct oam_aobj *x = &w->a->objs[w->idx[j]];
+	if ((r->status != 200 && r->status != 201) || !json_is_object(r->json))
+		return;
+	const char *uid = meta_str(r->json, "uid"), *rv = meta_str(r->json, "resourceVersion");
+	oam_strlcpy(x->uid, uid ? uid : "", sizeof x->uid);
+	struct oam_member *before = find_member(&w->a->sets[x->set], x->res.group, x->res.kind, x->ns, x->name);
+	if (r->status == 201)
+		x->result = OAM_A_CREATED;
+	else if (w->o->dry_run == OAM_DRY_SERVER)
+		x->result = before && same_object(before->obj, r->json) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
+	else
+		x->result = before && rv && !strcmp(before->rv, rv) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
+	oam_kreq_drop_response(r);
+}
+
 /* Applies the objects of one wave concurrently. Returns the number of failures. */
 static size_t apply_wave(struct oam_apply *a, int wave, const struct oam_apply_opts *o, struct oam_diags *d)
 {
@@ -957,34 +986,23 @@ static size_t apply_wave(struct oam_apply *a, int wave, const struct oam_apply_o
 		}
 		idx[m++] = i;
 	}
-	if (m && oam_kube_run(a->k, rs, m) < 0) {
-		for (size_t j = 0; j < m; j++)
-			a->objs[idx[j]].result = OAM_A_FAILED;
-		failed += m;
-		m = 0;
-	}
+	struct wave w = { a, o, idx };
+	int run = m ? oam_kube_run_each(a->k, rs, m, wave_answer, &w) : 0;
 	for (size_t j = 0; j < m; j++) {
 		struct oam_aobj *x = &a->objs[idx[j]];
 		struct oam_kreq *r = rs[j];
-		if ((r->status != 200 && r->status != 201) || !json_is_object(r->json)) {
-			if (r->status == 200 || r->status == 201)
-				oam_diag_at(d, OAM_SEV_ERROR, "OAM812", NULL, 0, 0, "%s: the API server answered without an object",
-					    x->what);
-			else
-				oam_kube_report(a->k, r, x->what, d);
-			x->result = OAM_A_FAILED;
-			failed++;
-			continue;
+		if (x->result != OAM_A_PENDING)
+			continue;       /* settled by wave_answer */
+		if (run < 0) {
+			/* No credentials for the rest: not applied. */
+		} else if (r->status == 200 || r->status == 201) {
+			oam_diag_at(d, OAM_SEV_ERROR, "OAM812", NULL, 0, 0, "%s: the API server answered without an object",
+				    x->what);
+		} else {
+			oam_kube_report(a->k, r, x->what, d);
 		}
-		const char *uid = meta_str(r->json, "uid"), *rv = meta_str(r->json, "resourceVersion");
-		oam_strlcpy(x->uid, uid ? uid : "", sizeof x->uid);
-		struct oam_member *before = find_member(&a->sets[x->set], x->res.group, x->res.kind, x->ns, x->name);
-		if (r->status == 201)
-			x->result = OAM_A_CREATED;
-		else if (o->dry_run == OAM_DRY_SERVER)
-			x->result = before && same_object(before->obj, r->json) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
-		else
-			x->result = before && rv && !strcmp(before->rv, rv) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
+		x->result = OAM_A_FAILED;
+		failed++;
 	}
 	/* Report in input order. */
 	for (size_t i = 0; i < a->n; i++)

@@ -184,6 +184,12 @@ static int kube_open(struct oam_kube *k, struct oam_kconn *conn, int concurrency
 		k->base = strdup(conn->server);
 	}
 	k->multi = curl_multi_init();
+	/* One TLS session cache for all handles: the connections opened when a
+	 * wave starts resume the session of the first one (TLS 1.3 PSK)
+	 * instead of each doing a full handshake with certificate checks. */
+	k->share = curl_share_init();
+	if (k->share)
+		curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	k->pool = calloc((size_t)k->concurrency, sizeof *k->pool);
 	k->pool_gen = calloc((size_t)k->concurrency, sizeof *k->pool_gen);
 	if (!k->base || !k->multi || !k->pool || !k->pool_gen) {
@@ -217,6 +223,8 @@ void oam_kube_close(struct oam_kube *k)
 			curl_easy_cleanup(k->pool[i]);
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
+	if (k->share)
+		curl_share_cleanup(k->share);
 	free(k->pool);
 	free(k->pool_gen);
 	free(k->base);
@@ -302,6 +310,8 @@ static void *handle_new(struct oam_kube *k)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	if (k->connect_to)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, (struct curl_slist *)k->connect_to);
+	if (k->share)
+		curl_easy_setopt(h, CURLOPT_SHARE, (CURLSH *)k->share);
 	if (k->conn->proxy_url)
 		curl_easy_setopt(h, CURLOPT_PROXY, k->conn->proxy_url);
 	return h;

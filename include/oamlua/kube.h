@@ -56,6 +56,7 @@ struct oam_kube {
 	struct oam_kconn *conn;         /* borrowed */
 	struct oam_diags *diags;        /* borrowed: credential failures go here */
 	void *multi;                    /* CURLM */
+	void *share;                    /* CURLSH: TLS sessions, shared by the handles */
 	void **pool;                    /* CURL handles, one per concurrent request */
 	int *pool_gen;
 	size_t npool;

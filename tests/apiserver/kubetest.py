@@ -47,6 +47,15 @@ LISTEN_HOST = "127.0.0.1"
 
 
 _now = (None, "")
+_http_date = (None, "")
+
+
+def audit_id():
+    """A random version-4 UUID for the Audit-Id header, without uuid4's
+    os.urandom call and UUID object (the real server makes one per reply)."""
+    r = random.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48) | (0x4000 << 64) | (0x8000 << 48)
+    h = "%032x" % r
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
 def now_ts():
@@ -355,10 +364,30 @@ def regex_error(msg, fmt, *examples):
     return msg + "regex used for validation is '" + fmt + "')"
 
 
+def _per_string(fn):
+    """Remembers a string check's messages: every object repeats the same
+    label keys, values and names, and each check runs regexes."""
+    cache = {}
+
+    def check(v):
+        if type(v) is not str:
+            return fn(v)
+        r = cache.get(v)
+        if r is None:
+            if len(cache) >= 20000:
+                cache.clear()
+            r = cache[v] = tuple(fn(v))
+        return list(r)
+    check.__name__ = fn.__name__
+    check.__doc__ = fn.__doc__
+    return check
+
+
 def max_len_error(n):
     return "must be no more than %d characters" % n
 
 
+@_per_string
 def is_dns1123_label(v):
     errs = []
     if len(v) > 63:
@@ -374,6 +403,7 @@ def is_dns1123_label(v):
     return errs
 
 
+@_per_string
 def is_dns1123_subdomain(v):
     errs = []
     if len(v) > 253:
@@ -385,6 +415,7 @@ def is_dns1123_subdomain(v):
     return errs
 
 
+@_per_string
 def is_dns1035_label(v):
     errs = []
     if len(v) > 63:
@@ -401,6 +432,7 @@ QNAME_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', and must
              "an alphanumeric character")
 
 
+@_per_string
 def is_qualified_name(v):
     errs = []
     parts = v.split("/")
@@ -424,6 +456,7 @@ def is_qualified_name(v):
     return errs
 
 
+@_per_string
 def is_label_value(v):
     errs = []
     if len(v) > 63:
@@ -436,6 +469,7 @@ def is_label_value(v):
     return errs
 
 
+@_per_string
 def is_config_key(v):
     errs = []
     if len(v) > 253:
@@ -450,6 +484,7 @@ def is_config_key(v):
     return errs
 
 
+@_per_string
 def is_port_name(v):
     errs = []
     if len(v) > 15:
@@ -4896,6 +4931,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def version_string(self):
         return "kubetest"
 
+    def date_time_string(self, timestamp=None):
+        # The Date header of every reply: formatted once a second (see now_ts).
+        global _http_date
+        if timestamp is not None:
+            return http.server.BaseHTTPRequestHandler.date_time_string(self, timestamp)
+        t = int(time.time())
+        if t != _http_date[0]:
+            _http_date = (t, http.server.BaseHTTPRequestHandler.date_time_string(self, t))
+        return _http_date[1]
+
     timeout = 300
 
     def log_message(self, fmt, *args):
@@ -5051,7 +5096,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
-        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Audit-Id", audit_id())
         for k, v in (headers or {}).items():
             if isinstance(v, list):
                 for x in v:

@@ -282,10 +282,8 @@ static void members_free(struct oam_appset *s)
 
 void oam_apply_release(struct oam_apply *a)
 {
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t i = 0; i < a->n; i++)
 		json_decref(a->objs[i].obj);
-		json_decref(a->objs[i].live);
-	}
 	free(a->objs);
 	for (size_t i = 0; i < a->nsets; i++) {
 		struct oam_appset *s = &a->sets[i];
@@ -739,6 +737,23 @@ static int lspec_push(struct lspec **v, size_t *n, size_t *cap, const struct oam
 	return 0;
 }
 
+/* Where a group-kind lives. A kind this run applies was mapped by the
+ * discovery of its group-version already: reuse that, and ask the server's
+ * group list (GET /apis, one more round trip before the first write) only
+ * for kinds that the parent recorded and this run no longer renders. */
+static int map_member_gk(struct oam_apply *a, const char *group, const char *kind, struct oam_kres *out,
+			 struct oam_diags *d)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct oam_aobj *x = &a->objs[i];
+		if (x->mapped && !strcmp(x->res.group, group) && !strcmp(x->res.kind, kind)) {
+			*out = x->res;
+			return 0;
+		}
+	}
+	return oam_kube_map_gk(a->k, group, kind, out, d);
+}
+
 /* Lists the members of every set by their part-of label: group-kinds old ∪
  * new, in the parent's namespace and the old and new extra namespaces. */
 static int members_list(struct oam_apply *a, struct oam_diags *d)
@@ -768,7 +783,7 @@ static int members_list(struct oam_apply *a, struct oam_diags *d)
 			struct oam_kres r;
 			snprintf(kind, sizeof kind, "%.*s", dot ? (int)(dot - gk) : (int)strlen(gk), gk);
 			snprintf(group, sizeof group, "%s", dot ? dot + 1 : "");
-			int mr = oam_kube_map_gk(a->k, group, kind, &r, d);
+			int mr = map_member_gk(a, group, kind, &r, d);
 			if (mr < 0) {
 				rc = -1;
 				break;
@@ -907,6 +922,35 @@ static void print_result(const struct oam_aobj *x, const struct oam_apply_opts *
 		printf("%s %s%s\n", x->what, words[x->result], dry_suffix(o));
 }
 
+/* A wave in flight: what its answers need. */
+struct wave {
+	struct oam_apply *a;
+	const struct oam_apply_opts *o;
+	const size_t *idx;              /* request j applies a->objs[idx[j]] */
+};
+
+/* One answer of a wave, as soon as it arrives: a success is settled and its
+ * response freed while the other requests are still in flight (the server
+ * is the bottleneck, so the client's work hides behind it). A failure stays
+ * for apply_wave to report in input order. */
+static void wave_answer(struct oam_kreq *r, size_t j, void *ctx)
+{
+	const struct wave *w = ctx;
+	struct oam_aobj *x = &w->a->objs[w->idx[j]];
+	if ((r->status != 200 && r->status != 201) || !json_is_object(r->json))
+		return;
+	const char *uid = meta_str(r->json, "uid"), *rv = meta_str(r->json, "resourceVersion");
+	oam_strlcpy(x->uid, uid ? uid : "", sizeof x->uid);
+	struct oam_member *before = find_member(&w->a->sets[x->set], x->res.group, x->res.kind, x->ns, x->name);
+	if (r->status == 201)
+		x->result = OAM_A_CREATED;
+	else if (w->o->dry_run == OAM_DRY_SERVER)
+		x->result = before && same_object(before->obj, r->json) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
+	else
+		x->result = before && rv && !strcmp(before->rv, rv) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
+	oam_kreq_drop_response(r);
+}
+
 /* Applies the objects of one wave concurrently. Returns the number of failures. */
 static size_t apply_wave(struct oam_apply *a, int wave, const struct oam_apply_opts *o, struct oam_diags *d)
 {
@@ -942,36 +986,23 @@ static size_t apply_wave(struct oam_apply *a, int wave, const struct oam_apply_o
 		}
 		idx[m++] = i;
 	}
-	if (m && oam_kube_run(a->k, rs, m) < 0) {
-		for (size_t j = 0; j < m; j++)
-			a->objs[idx[j]].result = OAM_A_FAILED;
-		failed += m;
-		m = 0;
-	}
+	struct wave w = { a, o, idx };
+	int run = m ? oam_kube_run_each(a->k, rs, m, wave_answer, &w) : 0;
 	for (size_t j = 0; j < m; j++) {
 		struct oam_aobj *x = &a->objs[idx[j]];
 		struct oam_kreq *r = rs[j];
-		if ((r->status != 200 && r->status != 201) || !json_is_object(r->json)) {
-			if (r->status == 200 || r->status == 201)
-				oam_diag_at(d, OAM_SEV_ERROR, "OAM812", NULL, 0, 0, "%s: the API server answered without an object",
-					    x->what);
-			else
-				oam_kube_report(a->k, r, x->what, d);
-			x->result = OAM_A_FAILED;
-			failed++;
-			continue;
+		if (x->result != OAM_A_PENDING)
+			continue;       /* settled by wave_answer */
+		if (run < 0) {
+			/* No credentials for the rest: not applied. */
+		} else if (r->status == 200 || r->status == 201) {
+			oam_diag_at(d, OAM_SEV_ERROR, "OAM812", NULL, 0, 0, "%s: the API server answered without an object",
+				    x->what);
+		} else {
+			oam_kube_report(a->k, r, x->what, d);
 		}
-		json_decref(x->live);
-		x->live = json_incref(r->json);
-		const char *uid = meta_str(r->json, "uid"), *rv = meta_str(r->json, "resourceVersion");
-		oam_strlcpy(x->uid, uid ? uid : "", sizeof x->uid);
-		struct oam_member *before = find_member(&a->sets[x->set], x->res.group, x->res.kind, x->ns, x->name);
-		if (r->status == 201)
-			x->result = OAM_A_CREATED;
-		else if (o->dry_run == OAM_DRY_SERVER)
-			x->result = before && same_object(before->obj, r->json) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
-		else
-			x->result = before && rv && !strcmp(before->rv, rv) ? OAM_A_UNCHANGED : OAM_A_CONFIGURED;
+		x->result = OAM_A_FAILED;
+		failed++;
 	}
 	/* Report in input order. */
 	for (size_t i = 0; i < a->n; i++)

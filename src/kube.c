@@ -93,6 +93,15 @@ static void reset_response(struct oam_kreq *r)
 	r->retry_after = -1;
 }
 
+void oam_kreq_drop_response(struct oam_kreq *r)
+{
+	free(r->resp);
+	r->resp = NULL;
+	r->resp_len = r->resp_cap = 0;
+	json_decref(r->json);
+	r->json = NULL;
+}
+
 void oam_kreq_free(struct oam_kreq *r)
 {
 	if (!r)
@@ -175,6 +184,12 @@ static int kube_open(struct oam_kube *k, struct oam_kconn *conn, int concurrency
 		k->base = strdup(conn->server);
 	}
 	k->multi = curl_multi_init();
+	/* One TLS session cache for all handles: the connections opened when a
+	 * wave starts resume the session of the first one (TLS 1.3 PSK)
+	 * instead of each doing a full handshake with certificate checks. */
+	k->share = curl_share_init();
+	if (k->share)
+		curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	k->pool = calloc((size_t)k->concurrency, sizeof *k->pool);
 	k->pool_gen = calloc((size_t)k->concurrency, sizeof *k->pool_gen);
 	if (!k->base || !k->multi || !k->pool || !k->pool_gen) {
@@ -208,6 +223,8 @@ void oam_kube_close(struct oam_kube *k)
 			curl_easy_cleanup(k->pool[i]);
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
+	if (k->share)
+		curl_share_cleanup(k->share);
 	free(k->pool);
 	free(k->pool_gen);
 	free(k->base);
@@ -293,6 +310,8 @@ static void *handle_new(struct oam_kube *k)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	if (k->connect_to)
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, (struct curl_slist *)k->connect_to);
+	if (k->share)
+		curl_easy_setopt(h, CURLOPT_SHARE, (CURLSH *)k->share);
 	if (k->conn->proxy_url)
 		curl_easy_setopt(h, CURLOPT_PROXY, k->conn->proxy_url);
 	return h;
@@ -479,14 +498,17 @@ static int finish(struct oam_kube *k, struct oam_kreq *r, CURL *h, int code, dou
 	return 0;
 }
 
-int oam_kube_run(struct oam_kube *k, struct oam_kreq **rs, size_t n)
+int oam_kube_run_each(struct oam_kube *k, struct oam_kreq **rs, size_t n,
+		      void (*each)(struct oam_kreq *r, size_t i, void *ctx), void *ctx)
 {
 	size_t done = 0, next = 0, nslots = k->npool;
 	struct oam_kreq **slot_req = calloc(nslots, sizeof *slot_req);
+	size_t *slot_i = calloc(nslots, sizeof *slot_i);
 	double *slot_t0 = calloc(nslots, sizeof *slot_t0);
 	int rc = 0;
-	if (!slot_req || !slot_t0) {
+	if (!slot_req || !slot_i || !slot_t0) {
 		free(slot_req);
+		free(slot_i);
 		free(slot_t0);
 		return -1;
 	}
@@ -502,16 +524,17 @@ int oam_kube_run(struct oam_kube *k, struct oam_kreq **rs, size_t n)
 			if (slot_req[s])
 				continue;
 			struct oam_kreq *pick = NULL;
+			size_t pi = 0;
 			for (size_t i = 0; i < next; i++)
 				if (rs[i]->state == RQ_WAIT && rs[i]->not_before <= now) {
-					pick = rs[i];
+					pick = rs[pi = i];
 					break;
 				}
 			if (!pick) {
 				while (next < n && rs[next]->state != RQ_PENDING)
 					next++;
 				if (next < n)
-					pick = rs[next++];
+					pick = rs[pi = next++];
 			}
 			if (!pick)
 				break;
@@ -524,6 +547,7 @@ int oam_kube_run(struct oam_kube *k, struct oam_kreq **rs, size_t n)
 				goto out;
 			}
 			slot_req[s] = pick;
+			slot_i[s] = pi;
 			slot_t0[s] = now;
 		}
 		for (size_t i = 0; i < next; i++)
@@ -546,8 +570,11 @@ int oam_kube_run(struct oam_kube *k, struct oam_kreq **rs, size_t n)
 				continue;
 			struct oam_kreq *r = slot_req[s];
 			slot_req[s] = NULL;
-			if (finish(k, r, h, code, slot_t0[s]))
+			if (finish(k, r, h, code, slot_t0[s])) {
 				done++;
+				if (each)
+					each(r, slot_i[s], ctx);
+			}
 		}
 		if (done >= n)
 			break;
@@ -576,8 +603,14 @@ out:
 		if (slot_req[s])
 			curl_multi_remove_handle(k->multi, k->pool[s]);
 	free(slot_req);
+	free(slot_i);
 	free(slot_t0);
 	return rc;
+}
+
+int oam_kube_run(struct oam_kube *k, struct oam_kreq **rs, size_t n)
+{
+	return oam_kube_run_each(k, rs, n, NULL, NULL);
 }
 
 int oam_kube_run1(struct oam_kube *k, struct oam_kreq *r)

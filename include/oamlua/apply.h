@@ -61,7 +61,6 @@ struct oam_aobj {
 	char api_version[256], kind[128];
 	enum oam_aresult result;
 	char uid[64];
-	json_t *live;                   /* owned: the server's answer */
 };
 
 /* A live object found by the part-of label. */

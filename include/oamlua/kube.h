@@ -56,6 +56,7 @@ struct oam_kube {
 	struct oam_kconn *conn;         /* borrowed */
 	struct oam_diags *diags;        /* borrowed: credential failures go here */
 	void *multi;                    /* CURLM */
+	void *share;                    /* CURLSH: TLS sessions, shared by the handles */
 	void **pool;                    /* CURL handles, one per concurrent request */
 	int *pool_gen;
 	size_t npool;
@@ -89,8 +90,16 @@ void oam_kreqs_free(struct oam_kreq **rs, size_t n);
  * 0 when every request got a final answer (inspect r->status), -1 when
  * credentials could not be obtained (finding in k->diags). */
 int oam_kube_run(struct oam_kube *k, struct oam_kreq **rs, size_t n);
+/* The same, calling each(rs[i], i, ctx) as soon as rs[i] has its final
+ * answer, from inside the loop while other requests are still in flight:
+ * work done there overlaps the server's. each may keep what it needs and
+ * free the body with oam_kreq_drop_response. */
+int oam_kube_run_each(struct oam_kube *k, struct oam_kreq **rs, size_t n,
+		      void (*each)(struct oam_kreq *r, size_t i, void *ctx), void *ctx);
 /* One request. */
 int oam_kube_run1(struct oam_kube *k, struct oam_kreq *r);
+/* Frees the response body and its JSON; the status stays. */
+void oam_kreq_drop_response(struct oam_kreq *r);
 
 /* Turns a failed response into findings naming `what` (the object): the
  * Status message, the fields of a 422, the managers of a 409 conflict. */

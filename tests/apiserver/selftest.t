@@ -442,6 +442,32 @@ def t_faults(s):
     t0 = time.time()
     st = s.req("GET", CM + "/y")[0]
     ok(st == 200 and time.time() - t0 >= 0.5, "delay slows a request", time.time() - t0)
+    # Requests are processed one at a time, but a delayed one never holds up the others.
+    s.req("POST", "/_test/faults", {"match": {"path_re": "configmaps/slow$"}, "delay": 1.0, "count": 1})
+    th = threading.Thread(target=lambda: s.req("GET", CM + "/slow"))
+    th.start()
+    time.sleep(0.2)
+    t0 = time.time()
+    st = s.req("GET", CM + "/y")[0]
+    dt = time.time() - t0
+    th.join(5)
+    ok(st == 200 and dt < 0.5, "a delayed request does not hold up the others", dt)
+    # Many clients at once: every apply lands once, each with its own resourceVersion.
+    results = []
+
+    def applier(i):
+        for j in range(10):
+            st, js, _, _ = s.apply(CM + "/par-%d-%d" % (i, j), cm("par-%d-%d" % (i, j)))
+            results.append((st, js["metadata"]["resourceVersion"] if st == 201 else None))
+
+    ths = [threading.Thread(target=applier, args=(i,)) for i in range(8)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(30)
+    rvs = [rv for st, rv in results if st == 201]
+    ok(len(rvs) == 80 and len(set(rvs)) == 80, "80 concurrent applies: all created, distinct resourceVersions",
+       results)
     s.req("POST", "/_test/faults", {"match": {"path_re": "configmaps/y$"}, "status": 502, "body": "<html>bad gateway</html>",
                                     "content_type": "text/html", "count": 1})
     st, js, r, data = s.req("GET", CM + "/y")

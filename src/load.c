@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "oamlua/file.h"
 #include "oamlua/load.h"
 
 struct srcfile {
@@ -802,63 +804,29 @@ int oam_load_buffer(struct oam_docset *ds, const char *name, const char *buf, si
 	return parse_text(ds, stored, copy, len, d);
 }
 
-static char *read_stream(FILE *f, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap *= 2);
-			if (!nb) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 static int load_file(struct oam_docset *ds, const char *path, struct oam_diags *d)
 {
 	int is_stdin = !strcmp(path, "-");
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
 	const char *name = is_stdin ? "<stdin>" : path;
+	unsigned char *text;
 	size_t len = 0;
-	char *text;
 	const char *stored;
-	if (!f) {
-		struct oam_err *e = oam_diag_at(d, OAM_SEV_ERROR, "OAM901", path, 0, 0, "cannot open: %s",
-						strerror(errno));
-		if (errno == ENOENT)
+	/* A regular file is read in one allocation of its size. */
+	if ((is_stdin ? oam_file_read_fd(0, &text, &len, SIZE_MAX, 0) : oam_file_read(path, &text, &len, SIZE_MAX, 0)) < 0) {
+		if (errno == ENOENT && !is_stdin) {
+			struct oam_err *e = oam_diag_at(d, OAM_SEV_ERROR, "OAM901", path, 0, 0, "cannot open: %s",
+							strerror(errno));
 			oam_diag_hint(e, "check the path given to -f");
+		} else {
+			oam_diag_at(d, OAM_SEV_ERROR, "OAM901", name, 0, 0, "cannot read: %s", strerror(errno));
+		}
 		return -1;
 	}
-	text = read_stream(f, &len);
-	int err = errno;
-	if (!is_stdin)
-		fclose(f);
-	if (!text) {
-		oam_diag_at(d, OAM_SEV_ERROR, "OAM901", name, 0, 0, "cannot read: %s", strerror(err));
-		return -1;
-	}
-	if (add_source(ds, name, text, len, &stored) < 0) {
+	if (add_source(ds, name, (char *)text, len, &stored) < 0) {
 		free(text);
 		return -1;
 	}
-	return parse_text(ds, stored, text, len, d);
+	return parse_text(ds, stored, (char *)text, len, d);
 }
 
 static int has_yaml_ext(const char *name)

@@ -13,5 +13,7 @@
  * NUL) owned by the caller. Returns 0, or -1 with errno set (EFBIG when the
  * file is larger than `max` bytes; *data is NULL then). */
 int oam_file_read(const char *path, unsigned char **data, size_t *len, size_t max, int flags);
+/* The same from an open descriptor (left open): standard input. */
+int oam_file_read_fd(int fd, unsigned char **data, size_t *len, size_t max, int flags);
 
 #endif

@@ -958,13 +958,6 @@ static void check_instance(struct oam_run *run, struct oam_app *a, struct oam_in
 	in->ok = d->nerrors == before && in->comp && in->comp->ok;
 }
 
-static void copy_diag(struct oam_diags *to, const struct oam_err *e)
-{
-	struct oam_err *c = oam_diag_at(to, e->sev, e->id, e->file[0] ? e->file : NULL, e->line, e->col, "%s", e->msg);
-	if (e->hint[0])
-		oam_diag_hint(c, "%s", e->hint);
-}
-
 size_t oam_check_hooks(struct oam_run *run, struct oam_instance *in, struct oam_diags *d)
 {
 	char owner[300];
@@ -986,7 +979,7 @@ void oam_check_deferred(struct oam_run *run, struct oam_diags *d)
 			if (!in->hooks_pending)
 				continue;
 			for (; at < in->diag_mark && at < d->n; at++)
-				copy_diag(&out, &d->v[at]);
+				oam_diag_copy(&out, &d->v[at]);
 			in->ctx_ref = 0;   /* a render job's, in its own Lua state */
 			size_t before = out.nerrors;
 			oam_check_hooks(run, in, &out);
@@ -994,7 +987,7 @@ void oam_check_deferred(struct oam_run *run, struct oam_diags *d)
 			in->ok = in->ok && out.nerrors == before;
 		}
 	for (; at < d->n; at++)
-		copy_diag(&out, &d->v[at]);
+		oam_diag_copy(&out, &d->v[at]);
 	oam_diags_release(d);
 	*d = out;
 }

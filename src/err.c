@@ -24,6 +24,13 @@ void oam_diags_init(struct oam_diags *d)
 	memset(d, 0, sizeof *d);
 }
 
+void oam_diag_copy(struct oam_diags *d, const struct oam_err *e)
+{
+	struct oam_err *c = oam_diag_at(d, e->sev, e->id, e->file[0] ? e->file : NULL, e->line, e->col, "%s", e->msg);
+	if (e->hint[0])
+		oam_diag_hint(c, "%s", e->hint);
+}
+
 void oam_diags_release(struct oam_diags *d)
 {
 	free(d->v);

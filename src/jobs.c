@@ -212,13 +212,8 @@ int oam_render_jobs(struct oam_session *s, enum oam_format fmt, int jobs, struct
 		rc = -1;
 	}
 	for (int k = 0; k < jobs; k++) {
-		for (size_t i = 0; i < j[k].diags.n; i++) {
-			const struct oam_err *e = &j[k].diags.v[i];
-			struct oam_err *c = oam_diag_at(&s->diags, e->sev, e->id, e->file[0] ? e->file : NULL, e->line, e->col,
-							"%s", e->msg);
-			if (e->hint[0])
-				oam_diag_hint(c, "%s", e->hint);
-		}
+		for (size_t i = 0; i < j[k].diags.n; i++)
+			oam_diag_copy(&s->diags, &j[k].diags.v[i]);
 		if (j[k].rc)
 			rc = -1;
 	}

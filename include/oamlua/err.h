@@ -43,6 +43,8 @@ struct oam_diags {
 };
 
 void oam_diags_init(struct oam_diags *d);
+/* Adds a copy of finding `e` (from another list) to `d`. */
+void oam_diag_copy(struct oam_diags *d, const struct oam_err *e);
 void oam_diags_release(struct oam_diags *d);
 
 /* Adds a finding located at node `at` (may be NULL). Returns the stored entry,

@@ -557,7 +557,9 @@ static void check_component(struct oam_run *run, struct oam_component *c, struct
 			type_error(d, p->def, owner, "the default of parameter", p->name, p->type);
 	}
 	check_settings(run, c, d, owner);
-	c->ok = d->nerrors == before;
+	/* A component whose document already had shape errors stays not ok: its
+	 * instances' trait hooks would only report the same mistake again. */
+	c->ok = c->ok && d->nerrors == before;
 }
 
 /* ---- applications ---- */
@@ -1086,7 +1088,7 @@ size_t oam_check(struct oam_run *run, struct oam_diags *d)
 			}
 		free(all);
 	}
-	if (run->defer_hooks && d->nerrors > before) {
+	if (run->defer_hooks && d->nerrors) {
 		/* Nothing will be rendered: report the hooks' findings with the rest. */
 		oam_check_deferred(run, d);
 		run->defer_hooks = 0;

@@ -1,7 +1,9 @@
 /* model.c — documents → OAM model, with shape checks at every level. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "oamlua/model.h"
 
@@ -685,13 +687,104 @@ static int cmp_comp(const void *a, const void *b)
 	return x->name_at->line < y->name_at->line ? -1 : x->name_at->line > y->name_at->line;
 }
 
+/* ---- large inputs: documents built on several cores ---- */
+
+/* Each part builds the model of a contiguous range of documents into a
+ * model, arena and list of findings of its own; joined in document order,
+ * they are the serial build's. */
+#define PART_MIN_DOCS 500
+#define PARTS_MAX 8
+
+struct part {
+	struct oam_model m;
+	struct oam_diags d;
+	const struct oam_docset *ds;
+	size_t from, to;
+	pthread_t tid;
+	int started;
+};
+
+static void *part_run(void *arg)
+{
+	struct part *p = arg;
+	for (size_t i = p->from; i < p->to; i++)
+		build_doc(&p->m, &p->ds->docs[i], &p->d);
+	return NULL;
+}
+
+static int part_count(size_t ndocs)
+{
+	const char *env = getenv("OAMLUA_JOBS");
+	long cpus = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
+	long by_size = (long)(ndocs / PART_MIN_DOCS);
+	long n = cpus < by_size ? cpus : by_size;
+	return n < 1 ? 1 : n > PARTS_MAX ? PARTS_MAX : (int)n;
+}
+
+/* Appends n pointers to a growing array; -1 on OOM. */
+static int append(void ***v, size_t *len, size_t *cap, void *const *items, size_t n)
+{
+	if (grow((void **)v, cap, *len + n, sizeof **v) < 0)
+		return -1;
+	memcpy(*v + *len, items, n * sizeof **v);
+	*len += n;
+	return 0;
+}
+
+static int build_parallel(struct oam_model *m, struct oam_docset *ds, struct oam_diags *d, int n)
+{
+	struct part p[PARTS_MAX];
+	int rc = 0;
+	memset(p, 0, sizeof p);
+	for (int k = 0; k < n; k++) {
+		p[k].ds = ds;
+		p[k].from = ds->ndocs * (size_t)k / (size_t)n;
+		p[k].to = ds->ndocs * (size_t)(k + 1) / (size_t)n;
+		oam_diags_init(&p[k].d);
+		p[k].d.warn_as_error = d->warn_as_error;
+		if (!(p[k].m.arena = oam_arena_new()))
+			rc = -1;
+	}
+	for (int k = 1; rc == 0 && k < n; k++)
+		p[k].started = pthread_create(&p[k].tid, NULL, part_run, &p[k]) == 0;
+	if (rc == 0)
+		part_run(&p[0]);
+	for (int k = 1; k < n; k++) {
+		if (p[k].started)
+			pthread_join(p[k].tid, NULL);
+		else if (rc == 0)
+			part_run(&p[k]);   /* no thread to be had: build that part here */
+	}
+	for (int k = 0; k < n; k++) {
+		if (rc == 0 && (append((void ***)&m->comps, &m->ncomps, &m->capcomps, (void *const *)p[k].m.comps,
+				       p[k].m.ncomps) < 0 ||
+				append((void ***)&m->apps, &m->napps, &m->capapps, (void *const *)p[k].m.apps, p[k].m.napps) < 0))
+			rc = -1;
+		m->ndefinitions += p[k].m.ndefinitions;
+		for (size_t i = 0; rc == 0 && i < p[k].d.n; i++)
+			oam_diag_copy(d, &p[k].d.v[i]);
+		if (p[k].m.arena)
+			oam_arena_adopt(ds->arena, p[k].m.arena);   /* the model points into it */
+		free(p[k].m.comps);
+		free(p[k].m.apps);
+		oam_diags_release(&p[k].d);
+	}
+	if (rc < 0)
+		oam_diag_at(d, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "out of memory");
+	return rc;
+}
+
 int oam_model_build(struct oam_model *m, struct oam_docset *ds, struct oam_diags *d)
 {
 	memset(m, 0, sizeof *m);
 	m->arena = ds->arena;
 	size_t before = d->nerrors;
-	for (size_t i = 0; i < ds->ndocs; i++)
-		build_doc(m, &ds->docs[i], d);
+	int n = part_count(ds->ndocs);
+	if (n > 1)
+		build_parallel(m, ds, d, n);
+	else
+		for (size_t i = 0; i < ds->ndocs; i++)
+			build_doc(m, &ds->docs[i], d);
 	if (m->ncomps > 1)
 		qsort(m->comps, m->ncomps, sizeof *m->comps, cmp_comp);
 	return d->nerrors > before ? -1 : 0;

@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-echo "1..14"
+echo "1..16"
 
 # 1,200 instances: about 1 MB, so four slices of the parser on four cores.
 sh bench/gen.sh 1200 "$tmp/g" --no-kustomize >/dev/null 2>&1
@@ -43,6 +43,12 @@ open(out + '/alias.yaml', 'w').write('\n---\n'.join(docs))
 docs = src.split('\n---\n')
 docs[1000] = docs[1000].replace('v1alpha1.Server', 'v1alpha1.Servr', 1)
 open(out + '/model.yaml', 'w').write('\n---\n'.join(docs))
+# Shape errors in components built by different parts of the model.
+docs = src.split('\n---\n')
+for i in (100, 700, 1100):
+    docs[i] = docs[i].replace('containerPort: 8080', 'containerPort: "8080"', 1)
+docs[900] = docs[900].replace('image: nginx', 'imag: nginx', 1)
+open(out + '/shape.yaml', 'w').write('\n---\n'.join(docs))
 # A trait's validate hook (ingress: servicePort not exposed) fails for an
 # instance late in the list, rendered by another job.
 hook = src.replace('servicePort: 8080', 'servicePort: 9090').replace('servicePort: 9090', 'servicePort: 8080', 1100)
@@ -50,7 +56,7 @@ open(out + '/hook.yaml', 'w').write(hook)
 # The same, with an error of the other checks earlier: both are reported.
 open(out + '/both.yaml', 'w').write(hook.replace('replicaCount: 3', 'replicaCount: -3', 1))
 PY
-for f in syntax dupkey alias model hook both; do
+for f in syntax dupkey alias model shape hook both; do
 	one validate -f "$tmp/$f.yaml" > /dev/null 2>"$tmp/$f.1"; r1=$?
 	four validate -f "$tmp/$f.yaml" > /dev/null 2>"$tmp/$f.4"; r4=$?
 	t "$f: the same findings and exit status on four cores ($(head -c 60 "$tmp/$f.1"))" \
@@ -69,3 +75,5 @@ one render -f "$tmp/both.yaml" > /dev/null 2>"$tmp/b1.err"
 four render -f "$tmp/both.yaml" > /dev/null 2>"$tmp/b4.err"
 t "render: hook findings come in order with the other checks' findings" \
 	'grep -q OAM413 "$tmp/b4.err" && grep -q OAM403 "$tmp/b4.err" && cmp -s "$tmp/b1.err" "$tmp/b4.err"'
+t "a component with a shape error is reported once: its instances' trait hooks do not run on it" \
+	'[ "$(grep -c "error\[" "$tmp/shape.1")" = 5 ] && ! grep -q OAM413 "$tmp/shape.1"'

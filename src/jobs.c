@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <lauxlib.h>
 
+#include "oamlua/cores.h"
 #include "oamlua/jobs.h"
 
 /* Rendering needs the input trees; emitting does not. The main thread frees
@@ -36,16 +36,7 @@ struct job {
 
 int oam_jobs_count(size_t ninstances)
 {
-	const char *env = getenv("OAMLUA_JOBS");
-	long cpus = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus < 1)
-		cpus = 1;
-	if (cpus > 16)
-		cpus = 16;
-	long by_size = (long)(ninstances / 200);
-	if (by_size < 1)
-		by_size = 1;
-	return (int)(cpus < by_size ? cpus : by_size);
+	return oam_cores_for(ninstances, 200, 16);
 }
 
 static void rendered(struct sync *y, int hooks_failed)

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
+#include "oamlua/cores.h"
 #include "oamlua/file.h"
 #include "oamlua/load.h"
 
@@ -656,15 +656,6 @@ static void *slice_run(void *arg)
 	return NULL;
 }
 
-static int slice_count(size_t len)
-{
-	const char *env = getenv("OAMLUA_JOBS");
-	long cpus = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
-	long by_size = (long)(len / SLICE_MIN);
-	long n = cpus < by_size ? cpus : by_size;
-	return n < 1 ? 1 : n > SLICES_MAX ? SLICES_MAX : (int)n;
-}
-
 /* The start of the first document-start line at or after `from`, or `len`. */
 static size_t next_doc_start(const char *text, size_t len, size_t from)
 {
@@ -753,7 +744,7 @@ out:
 static int parse_text(struct oam_docset *ds, const char *file, const char *text, size_t len,
 		      struct oam_diags *d)
 {
-	int n = slice_count(len);
+	int n = oam_cores_for(len, SLICE_MIN, SLICES_MAX);
 	if (n > 1) {
 		size_t before = ds->ndocs;
 		if (parse_parallel(ds, file, text, len, n) == 0)

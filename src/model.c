@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "oamlua/cores.h"
 #include "oamlua/model.h"
 
 #define T(x) (1u << (x))
@@ -712,15 +712,6 @@ static void *part_run(void *arg)
 	return NULL;
 }
 
-static int part_count(size_t ndocs)
-{
-	const char *env = getenv("OAMLUA_JOBS");
-	long cpus = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
-	long by_size = (long)(ndocs / PART_MIN_DOCS);
-	long n = cpus < by_size ? cpus : by_size;
-	return n < 1 ? 1 : n > PARTS_MAX ? PARTS_MAX : (int)n;
-}
-
 /* Appends n pointers to a growing array; -1 on OOM. */
 static int append(void ***v, size_t *len, size_t *cap, void *const *items, size_t n)
 {
@@ -779,7 +770,7 @@ int oam_model_build(struct oam_model *m, struct oam_docset *ds, struct oam_diags
 	memset(m, 0, sizeof *m);
 	m->arena = ds->arena;
 	size_t before = d->nerrors;
-	int n = part_count(ds->ndocs);
+	int n = oam_cores_for(ds->ndocs, PART_MIN_DOCS, PARTS_MAX);
 	if (n > 1)
 		build_parallel(m, ds, d, n);
 	else

@@ -3,7 +3,7 @@
  * Only the commands that talk to a cluster or to podman use libcurl (apply,
  * diff, delete, status, the podman target, the pack and list commands with
  * --context). Linked in, it made every run load it and the ~30 libraries it
- * needs (TLS, Kerberos, LDAP, SSH, …): 2.5 ms per exec, a third of a small
+ * needs (TLS, Kerberos, LDAP, SSH, …): 2.8 ms per exec, 40% of a small
  * `render`. So the binary does not link it; those commands call
  * oam_curl_load() first, and call libcurl through the pointers in oam_curl.
  * <curl/curl.h> still supplies the types and constants.

@@ -208,7 +208,7 @@ static int list(const char *cmd, enum oam_modkind kind, int argc, char **argv)
 				free(ap);
 				free(cp);
 				free(mods);
-				rc = OAM_EXIT_CLUSTER;
+				rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_CLUSTER;
 				goto out;
 			}
 			set.k = &cl.k;

@@ -15,11 +15,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <lauxlib.h>
 
 #include "oamlua/cli.h"
+#include "oamlua/curl.h"
 #include "oamlua/podman.h"
 
 #define HASH_LABEL "oamlua.dev/hash"
@@ -342,7 +342,7 @@ static int make_groups(lua_State *L, struct group **out, struct oam_diags *d)
 
 static char *escape(const char *s)
 {
-	return curl_easy_escape(NULL, s, 0);
+	return oam_curl.easy_escape(NULL, s, 0);
 }
 
 /* The pods with label KEY=VALUE, as a jansson array (caller frees). */
@@ -354,7 +354,7 @@ static json_t *list_pods(struct oam_podman *p, const char *label, struct oam_dia
 	snprintf(filter, sizeof filter, "{\"label\":[\"%s\"]}", label);
 	char *e = escape(filter);
 	snprintf(path, sizeof path, "/pods/json?filters=%s", e ? e : "");
-	curl_free(e);
+	oam_curl.free(e);
 	long s = oam_podman_request(p, "GET", path, NULL, NULL, 0, &b);
 	json_t *j = s == 200 ? json_loadb(b.data, b.len, 0, &je) : NULL;
 	if (!j || !json_is_array(j)) {
@@ -399,7 +399,7 @@ static int remove_pod(struct oam_podman *p, const char *name, struct oam_diags *
 	}
 	snprintf(path, sizeof path, "/pods/%s?force=true&timeout=0", e ? e : name);
 	long st = oam_podman_request(p, "DELETE", path, NULL, NULL, 0, &b);
-	curl_free(e);
+	oam_curl.free(e);
 	if (st != 200 && st != 404) {
 		oam_podman_error_text(&b, msg, sizeof msg);
 		oam_diag_at(d, OAM_SEV_ERROR, "OAM852", NULL, 0, 0, "podman: removing pod '%s' failed (%ld): %s", name, st, msg);
@@ -529,7 +529,7 @@ int cmd_podman_apply(int argc, char **argv)
 	}
 	if (oam_podman_connect(&p, pf.socket, 0, &s.diags) < 0) {
 		oam_session_report(&s);
-		rc = OAM_EXIT_CLUSTER;
+		rc = s.diags.exit_code ? s.diags.exit_code : OAM_EXIT_CLUSTER;
 		goto out;
 	}
 	connected = 1;
@@ -716,7 +716,7 @@ static int begin(const char *cmd, const char *usage, int argc, char **argv, stru
 	}
 	if (oam_podman_connect(p, pf->socket, 0, &s->diags) < 0) {
 		oam_session_report(s);
-		return OAM_EXIT_CLUSTER;
+		return s->diags.exit_code ? s->diags.exit_code : OAM_EXIT_CLUSTER;
 	}
 	return 0;
 }

@@ -8,9 +8,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "oamlua/curl.h"
 #include "oamlua/kube.h"
 
 enum { RQ_PENDING, RQ_ACTIVE, RQ_WAIT, RQ_DONE };
@@ -107,7 +107,9 @@ void oam_kreq_free(struct oam_kreq *r)
 	if (!r)
 		return;
 	reset_response(r);
-	curl_slist_free_all(r->hdrs);
+	/* A request never sent has no headers, and libcurl may not be loaded. */
+	if (r->hdrs)
+		oam_curl.slist_free_all(r->hdrs);
 	free(r->path);
 	free(r->body);
 	free(r);
@@ -124,11 +126,11 @@ void oam_kreqs_free(struct oam_kreq **rs, size_t n)
 
 char *oam_kube_escape(const char *s)
 {
-	char *e = curl_easy_escape(NULL, s, 0), *out;
+	char *e = oam_curl.easy_escape(NULL, s, 0), *out;
 	if (!e)
 		return NULL;
 	out = strdup(e);
-	curl_free(e);
+	oam_curl.free(e);
 	return out;
 }
 
@@ -136,7 +138,6 @@ char *oam_kube_escape(const char *s)
 
 static int kube_open(struct oam_kube *k, struct oam_kconn *conn, int concurrency, int verbose, struct oam_diags *d)
 {
-	static int inited;
 	memset(k, 0, sizeof *k);
 	k->conn = conn;
 	k->diags = d;
@@ -149,47 +150,44 @@ static int kube_open(struct oam_kube *k, struct oam_kconn *conn, int concurrency
 		oam_diag_hint(e, "use an https:// server in %s, or remove the user's credentials", conn->source);
 		return -1;
 	}
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return -1;
-		inited = 1;
-	}
+	if (oam_curl_load(d) < 0)
+		return -1;
 	/* tls-server-name: connect to the server's address, but speak TLS (SNI
 	 * and certificate check) for the given name. */
 	if (conn->tls_server_name && !strncmp(conn->server, "https://", 8)) {
-		CURLU *u = curl_url();
+		CURLU *u = oam_curl.url();
 		char *host = NULL, *port = NULL, *url = NULL, ct[600];
-		if (!u || curl_url_set(u, CURLUPART_URL, conn->server, 0) ||
-		    curl_url_get(u, CURLUPART_HOST, &host, 0) || curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ||
-		    curl_url_set(u, CURLUPART_HOST, conn->tls_server_name, 0) || curl_url_get(u, CURLUPART_URL, &url, 0)) {
+		if (!u || oam_curl.url_set(u, CURLUPART_URL, conn->server, 0) ||
+		    oam_curl.url_get(u, CURLUPART_HOST, &host, 0) || oam_curl.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ||
+		    oam_curl.url_set(u, CURLUPART_HOST, conn->tls_server_name, 0) || oam_curl.url_get(u, CURLUPART_URL, &url, 0)) {
 			oam_diag_at(d, OAM_SEV_ERROR, "OAM801", NULL, 0, 0, "cannot use tls-server-name '%s' with server %s",
 				    conn->tls_server_name, conn->server);
-			curl_free(host);
-			curl_free(port);
-			curl_free(url);
-			curl_url_cleanup(u);
+			oam_curl.free(host);
+			oam_curl.free(port);
+			oam_curl.free(url);
+			oam_curl.url_cleanup(u);
 			return -1;
 		}
 		snprintf(ct, sizeof ct, "%s:%s:%s:%s", conn->tls_server_name, port, host, port);
-		k->connect_to = curl_slist_append(NULL, ct);
+		k->connect_to = oam_curl.slist_append(NULL, ct);
 		k->base = strdup(url);
 		size_t n = strlen(k->base);
 		while (n > 8 && k->base[n - 1] == '/')
 			k->base[--n] = '\0';
-		curl_free(host);
-		curl_free(port);
-		curl_free(url);
-		curl_url_cleanup(u);
+		oam_curl.free(host);
+		oam_curl.free(port);
+		oam_curl.free(url);
+		oam_curl.url_cleanup(u);
 	} else {
 		k->base = strdup(conn->server);
 	}
-	k->multi = curl_multi_init();
+	k->multi = oam_curl.multi_init();
 	/* One TLS session cache for all handles: the connections opened when a
 	 * wave starts resume the session of the first one (TLS 1.3 PSK)
 	 * instead of each doing a full handshake with certificate checks. */
-	k->share = curl_share_init();
+	k->share = oam_curl.share_init();
 	if (k->share)
-		curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+		oam_curl.share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	k->pool = calloc((size_t)k->concurrency, sizeof *k->pool);
 	k->pool_gen = calloc((size_t)k->concurrency, sizeof *k->pool_gen);
 	if (!k->base || !k->multi || !k->pool || !k->pool_gen) {
@@ -197,8 +195,8 @@ static int kube_open(struct oam_kube *k, struct oam_kconn *conn, int concurrency
 		return -1;
 	}
 	k->npool = (size_t)k->concurrency;
-	curl_multi_setopt(k->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)k->concurrency);
-	curl_multi_setopt(k->multi, CURLMOPT_MAXCONNECTS, (long)k->concurrency);
+	oam_curl.multi_setopt(k->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)k->concurrency);
+	oam_curl.multi_setopt(k->multi, CURLMOPT_MAXCONNECTS, (long)k->concurrency);
 	/* Run the credential plugin now, so that a failure stops before any write. */
 	if (conn->has_exec) {
 		const char *tok;
@@ -220,15 +218,17 @@ void oam_kube_close(struct oam_kube *k)
 {
 	for (size_t i = 0; i < k->npool; i++)
 		if (k->pool[i])
-			curl_easy_cleanup(k->pool[i]);
+			oam_curl.easy_cleanup(k->pool[i]);
 	if (k->multi)
-		curl_multi_cleanup(k->multi);
+		oam_curl.multi_cleanup(k->multi);
 	if (k->share)
-		curl_share_cleanup(k->share);
+		oam_curl.share_cleanup(k->share);
 	free(k->pool);
 	free(k->pool_gen);
 	free(k->base);
-	curl_slist_free_all(k->connect_to);
+	/* NULL also when oam_kube_open failed before libcurl was loaded. */
+	if (k->connect_to)
+		oam_curl.slist_free_all(k->connect_to);
 	for (size_t i = 0; i < k->ngvs; i++) {
 		free(k->gvs[i].gv);
 		json_decref(k->gvs[i].list);
@@ -294,26 +294,26 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 
 static void *handle_new(struct oam_kube *k)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = oam_curl.easy_init();
 	if (!h)
 		return NULL;
 	char ua[64];
 	snprintf(ua, sizeof ua, "oamlua/%s (linux) curl", OAM_VERSION);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, ua);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, k->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	oam_curl.easy_setopt(h, CURLOPT_USERAGENT, ua);
+	oam_curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	oam_curl.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	oam_curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
+	oam_curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, k->timeout_ms);
+	oam_curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	oam_curl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	oam_curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	oam_curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	if (k->connect_to)
-		curl_easy_setopt(h, CURLOPT_CONNECT_TO, (struct curl_slist *)k->connect_to);
+		oam_curl.easy_setopt(h, CURLOPT_CONNECT_TO, (struct curl_slist *)k->connect_to);
 	if (k->share)
-		curl_easy_setopt(h, CURLOPT_SHARE, (CURLSH *)k->share);
+		oam_curl.easy_setopt(h, CURLOPT_SHARE, (CURLSH *)k->share);
 	if (k->conn->proxy_url)
-		curl_easy_setopt(h, CURLOPT_PROXY, k->conn->proxy_url);
+		oam_curl.easy_setopt(h, CURLOPT_PROXY, k->conn->proxy_url);
 	return h;
 }
 
@@ -322,26 +322,26 @@ static void handle_tls(struct oam_kube *k, CURL *h)
 {
 	struct oam_kconn *c = k->conn;
 	if (c->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		oam_curl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		oam_curl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	} else if (c->ca) {
 		struct curl_blob b = { c->ca, c->ca_len, CURL_BLOB_COPY };
-		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+		oam_curl.easy_setopt(h, CURLOPT_CAINFO, NULL);
+		oam_curl.easy_setopt(h, CURLOPT_CAPATH, NULL);
+		oam_curl.easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
 	}
 	if (c->cert && c->key) {
 		struct curl_blob cb = { c->cert, c->cert_len, CURL_BLOB_COPY };
 		struct curl_blob kb = { c->key, c->key_len, CURL_BLOB_COPY };
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+		oam_curl.easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+		oam_curl.easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+		oam_curl.easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+		oam_curl.easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
 	}
 	if (c->username || c->password) {
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(h, CURLOPT_USERNAME, c->username ? c->username : "");
-		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
+		oam_curl.easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		oam_curl.easy_setopt(h, CURLOPT_USERNAME, c->username ? c->username : "");
+		oam_curl.easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
 }
 
@@ -364,13 +364,13 @@ static int start(struct oam_kube *k, size_t slot, struct oam_kreq *r, int refres
 		k->pool_gen[slot] = k->tls_gen;
 	}
 	reset_response(r);
-	curl_slist_free_all(r->hdrs);
-	struct curl_slist *hd = curl_slist_append(NULL, "Accept: application/json");
-	hd = curl_slist_append(hd, "Expect:");
+	oam_curl.slist_free_all(r->hdrs);
+	struct curl_slist *hd = oam_curl.slist_append(NULL, "Accept: application/json");
+	hd = oam_curl.slist_append(hd, "Expect:");
 	if (r->content_type) {
 		char ct[128];
 		snprintf(ct, sizeof ct, "Content-Type: %s", r->content_type);
-		hd = curl_slist_append(hd, ct);
+		hd = oam_curl.slist_append(hd, ct);
 	}
 	if (token && *token) {
 		size_t n = strlen(token) + 32;
@@ -378,33 +378,33 @@ static int start(struct oam_kube *k, size_t slot, struct oam_kreq *r, int refres
 		if (!auth)
 			return -1;
 		snprintf(auth, n, "Authorization: Bearer %s", token);
-		hd = curl_slist_append(hd, auth);
+		hd = oam_curl.slist_append(hd, auth);
 		explicit_bzero(auth, n);
 		free(auth);
 	}
 	r->hdrs = hd;
 	snprintf(url, sizeof url, "%s%s", k->base, r->path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
+	oam_curl.easy_setopt(h, CURLOPT_URL, url);
+	oam_curl.easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	oam_curl.easy_setopt(h, CURLOPT_WRITEDATA, r);
+	oam_curl.easy_setopt(h, CURLOPT_HEADERDATA, r);
+	oam_curl.easy_setopt(h, CURLOPT_PRIVATE, r);
+	oam_curl.easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
 	if (!strcmp(r->method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+		oam_curl.easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		oam_curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
 	} else if (r->body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+		oam_curl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		oam_curl.easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+		oam_curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	} else {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+		oam_curl.easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		oam_curl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 	r->tries++;
 	r->state = RQ_ACTIVE;
 	k->requests++;
-	curl_multi_add_handle(k->multi, h);
+	oam_curl.multi_add_handle(k->multi, h);
 	return 0;
 }
 
@@ -451,15 +451,15 @@ static int retryable_status(const struct oam_kreq *r)
 static int finish(struct oam_kube *k, struct oam_kreq *r, CURL *h, int code, double t0)
 {
 	long st = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	oam_curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
 	r->curl_code = code;
 	r->status = code == CURLE_OK ? st : 0;
 	/* curl's own text for a refused connection carries timings: keep the stable one. */
 	if (code != CURLE_OK && (!r->curl_err[0] || code == CURLE_COULDNT_CONNECT))
-		oam_strlcpy(r->curl_err, curl_easy_strerror(code), sizeof r->curl_err);
+		oam_strlcpy(r->curl_err, oam_curl.easy_strerror(code), sizeof r->curl_err);
 	if (r->resp && r->resp_len) {
 		char *ct = NULL;
-		curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
+		oam_curl.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
 		if (ct && strstr(ct, "json"))
 			r->json = json_loadb(r->resp, r->resp_len, 0, NULL);
 	}
@@ -554,10 +554,10 @@ int oam_kube_run_each(struct oam_kube *k, struct oam_kreq **rs, size_t n,
 			if (rs[i]->state == RQ_WAIT && rs[i]->not_before < wake)
 				wake = rs[i]->not_before;
 		int running = 0;
-		curl_multi_perform(k->multi, &running);
+		oam_curl.multi_perform(k->multi, &running);
 		CURLMsg *m;
 		int left;
-		while ((m = curl_multi_info_read(k->multi, &left))) {
+		while ((m = oam_curl.multi_info_read(k->multi, &left))) {
 			if (m->msg != CURLMSG_DONE)
 				continue;
 			CURL *h = m->easy_handle;
@@ -565,7 +565,7 @@ int oam_kube_run_each(struct oam_kube *k, struct oam_kreq **rs, size_t n,
 			size_t s;
 			for (s = 0; s < nslots && k->pool[s] != h; s++)
 				;
-			curl_multi_remove_handle(k->multi, h);
+			oam_curl.multi_remove_handle(k->multi, h);
 			if (s == nslots)
 				continue;
 			struct oam_kreq *r = slot_req[s];
@@ -596,12 +596,12 @@ int oam_kube_run_each(struct oam_kube *k, struct oam_kreq **rs, size_t n,
 			ms = 0;
 		if (ms > 1000)
 			ms = 1000;
-		curl_multi_poll(k->multi, NULL, 0, ms, NULL);
+		oam_curl.multi_poll(k->multi, NULL, 0, ms, NULL);
 	}
 out:
 	for (size_t s = 0; s < nslots; s++)
 		if (slot_req[s])
-			curl_multi_remove_handle(k->multi, k->pool[s]);
+			oam_curl.multi_remove_handle(k->multi, k->pool[s]);
 	free(slot_req);
 	free(slot_i);
 	free(slot_t0);

@@ -69,7 +69,7 @@ static void usage(FILE *f)
 	      "  2  usage error (bad flags or arguments)\n"
 	      "  3  module error (a Lua module failed to load or render, or hit a limit)\n"
 	      "  4  cluster error\n"
-	      "  5  system error (I/O, out of memory)\n", f);
+	      "  5  system error (I/O, out of memory, libcurl missing)\n", f);
 }
 
 int cmd_version(int argc, char **argv)

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "oamlua/curl.h"
 #include "oamlua/podman.h"
 
 #define API "http://d/v4.0.0/libpod"
@@ -32,30 +32,30 @@ long oam_podman_request(struct oam_podman *p, const char *method, const char *pa
 	struct curl_slist *h = NULL;
 	long status = -1;
 	CURL *c = p->curl;
-	if (!c && !(c = p->curl = curl_easy_init()))
+	if (!c && !(c = p->curl = oam_curl.easy_init()))
 		return -1;
-	curl_easy_reset(c);
+	oam_curl.easy_reset(c);
 	snprintf(url, sizeof url, API "%s", path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, p->sock);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	oam_curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, p->sock);
+	oam_curl.easy_setopt(c, CURLOPT_URL, url);
+	oam_curl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	oam_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	oam_curl.easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	oam_curl.easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	oam_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		oam_curl.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		oam_curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
 	/* libcurl would send a form type, which play/kube does not read. */
 	snprintf(hdr, sizeof hdr, "Content-Type: %s", content_type ? content_type : "application/json");
-	h = curl_slist_append(h, hdr);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	h = oam_curl.slist_append(h, hdr);
+	oam_curl.easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	if (p->verbose > 1)
 		fprintf(stderr, "oamlua: podman: %s %s\n", method, path);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
+	if (oam_curl.easy_perform(c) == CURLE_OK)
+		oam_curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	oam_curl.slist_free_all(h);
 	return status;
 }
 
@@ -149,6 +149,8 @@ static int start_service(struct oam_podman *p, struct oam_diags *d)
 int oam_podman_connect(struct oam_podman *p, const char *sock, int no_start, struct oam_diags *d)
 {
 	static const char *const defaults[] = { "/run/podman/podman.sock", NULL };
+	if (oam_curl_load(d) < 0)
+		return -1;
 	if (sock) {
 		if (try_socket(p, sock))
 			return 0;
@@ -174,7 +176,7 @@ int oam_podman_connect(struct oam_podman *p, const char *sock, int no_start, str
 void oam_podman_close(struct oam_podman *p)
 {
 	if (p->curl)
-		curl_easy_cleanup(p->curl);
+		oam_curl.easy_cleanup(p->curl);
 	p->curl = NULL;
 	if (p->service_pid > 0) {
 		kill(p->service_pid, SIGTERM);

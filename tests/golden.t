@@ -5,6 +5,8 @@
 #   expected.out     exact standard output      (absent = empty)
 #   expected.err     exact standard error       (absent = empty)
 #   expected.status  exit status                (absent = 0)
+#   env              optional NAME=VALUE lines exported for the run (for the
+#                    switches that exist only for tests, e.g. OAMLUA_LIBCURL)
 # OAMLUA_ACCEPT=1 rewrites the expected files from the actual run, and still
 # reports the case as failed: review the change with git diff, then rerun.
 # VALGRIND=1 runs every case under valgrind (errors and definite leaks fail).
@@ -34,7 +36,8 @@ for dir in "${cases[@]}"; do
 	if [ -n "$VALGRIND" ]; then
 		run="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file=$tmp/vg $BIN"
 	fi
-	(export CASE CONF; eval "$run $args") >"$tmp/out" 2>"$tmp/err"
+	(export CASE CONF; if [ -f "$CASE/env" ]; then set -a; . "$CASE/env"; set +a; fi
+	 eval "$run $args") >"$tmp/out" 2>"$tmp/err"
 	status=$?
 	want_status=0
 	[ -f "$CASE/expected.status" ] && want_status=$(cat "$CASE/expected.status")

@@ -74,7 +74,8 @@ struct oam_kube {
 };
 
 /* Prepares a client for `conn` (borrowed; must outlive the client). Refuses
- * credentials over plain http (OAM802). Returns 0 or -1 (finding in d). */
+ * credentials over plain http (OAM802); loads libcurl (OAM902 when it cannot).
+ * Returns 0 or -1 (finding in d). */
 int oam_kube_open(struct oam_kube *k, struct oam_kconn *conn, int concurrency, int verbose, struct oam_diags *d);
 void oam_kube_close(struct oam_kube *k);
 
@@ -144,7 +145,7 @@ struct oam_klist {
 };
 int oam_kube_list(struct oam_kube *k, struct oam_klist *ls, size_t n, struct oam_diags *d);
 
-/* URL-escapes s (malloc'd). */
+/* URL-escapes s (malloc'd). Uses libcurl: only after oam_kube_open. */
 char *oam_kube_escape(const char *s);
 
 #endif

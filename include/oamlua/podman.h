@@ -23,8 +23,9 @@ struct oam_podman {
 	int verbose;
 };
 
-/* Finds a service (or starts one unless `no_start`); `sock` forces a socket.
- * Returns 0, or -1 with an OAM851 finding. */
+/* Loads libcurl, then finds a service (or starts one unless `no_start`);
+ * `sock` forces a socket. Returns 0, or -1 with an OAM902 or OAM851 finding.
+ * The other functions here need a connected `p`. */
 int oam_podman_connect(struct oam_podman *p, const char *sock, int no_start, struct oam_diags *d);
 /* Stops a service we started; the pods it ran keep running. */
 void oam_podman_close(struct oam_podman *p);

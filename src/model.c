@@ -715,6 +715,8 @@ static void *part_run(void *arg)
 /* Appends n pointers to a growing array; -1 on OOM. */
 static int append(void ***v, size_t *len, size_t *cap, void *const *items, size_t n)
 {
+	if (!n)
+		return 0;   /* a part without components (or apps) has no array */
 	if (grow((void **)v, cap, *len + n, sizeof **v) < 0)
 		return -1;
 	memcpy(*v + *len, items, n * sizeof **v);

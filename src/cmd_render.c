@@ -167,6 +167,9 @@ int cmd_render(int argc, char **argv)
 	if ((rc = oam_session_start(&s, &o)))
 		goto out;
 	s.may_use_jobs = fmt != OAM_FMT_JSON && !show_owners;
+#ifndef OAM_ASAN
+	s.exit_after = !timing && !getenv("OAMLUA_CLEAN_EXIT");   /* see the exit below */
+#endif
 	t1 = now();
 	if ((rc = oam_session_check(&s))) {
 		oam_session_report(&s);

@@ -43,6 +43,8 @@ struct oam_session {
 	int lua_ok, reg_ok, docs_ok;
 	int may_use_jobs;               /* set before oam_session_check: render on several cores */
 	int jobs;                       /* then: how many (1 unless may_use_jobs) */
+	int exit_after;                 /* the process exits right after this run: skip the teardown of
+					 * what it only frees (render jobs' Lua states) */
 };
 
 /* Long options shared by commands; `common_opt` handles one of them and

@@ -180,8 +180,9 @@ int cmd_render(int argc, char **argv)
 	int jobs = s.jobs;
 	if (show_owners && fmt != OAM_FMT_YAML)
 		oam_die_usage("render", "--show-owners writes YAML; drop -o %s", o.output);
-	if (jobs > 1) {
-		/* Render and emit in slices on several cores (same bytes). */
+	if (fmt != OAM_FMT_JSON && !show_owners) {
+		/* Render and emit in slices, on several cores for large inputs
+		 * (same bytes), chunk by chunk. */
 		int r = oam_render_jobs(&s, fmt, jobs, &out);
 		tr = t3 = now();
 		oam_session_report(&s);

@@ -48,10 +48,37 @@ static void rendered(struct sync *y, int hooks_failed)
 	pthread_mutex_unlock(&y->mu);
 }
 
+/* Instances rendered and emitted at a time: an instance's objects are final
+ * once its last trait ran, so each chunk is written out and its tables
+ * dropped, which keeps the Lua heap (and the collector's work) small. */
+#define CHUNK 128
+
+/* Renders and emits the job's slice chunk by chunk. After a render error it
+ * renders on (to report every instance's errors) but emits nothing more;
+ * after a failed deferred hook it stops. */
+static int render_and_emit(struct job *j, struct oam_run *run)
+{
+	lua_State *L = run->lua->L;
+	char err[1024];
+	int failed = 0;
+	for (size_t at = 0; at < j->n && !run->hooks_failed; at += CHUNK) {
+		size_t n = j->n - at < CHUNK ? j->n - at : CHUNK;
+		if (oam_render_instances(run, j->inst + at, n, &j->diags) < 0) {
+			failed = 1;
+			continue;
+		}
+		if (!failed && oam_emit(L, -1, j->fmt, &j->out, err, sizeof err) < 0) {
+			oam_diag_at(&j->diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
+			failed = 1;
+		}
+		lua_pop(L, 1);
+	}
+	return failed || run->hooks_failed ? -1 : 0;
+}
+
 static void emit_slice(struct job *j, struct oam_run *run)
 {
-	char err[1024];
-	int r = oam_render_instances(run, j->inst, j->n, &j->diags);
+	int r = render_and_emit(j, run);
 	if (j->main_thread) {
 		/* Wait for the others to be done with the inputs, then drop them
 		 * (unless a hook failed: reporting that needs them again). */
@@ -61,25 +88,13 @@ static void emit_slice(struct job *j, struct oam_run *run)
 			pthread_cond_wait(&j->sync->cv, &j->sync->mu);
 		int failed = j->sync->hooks_failed;
 		pthread_mutex_unlock(&j->sync->mu);
-		if (failed) {
-			if (r == 0)
-				lua_pop(run->lua->L, 1);
-			j->rc = -1;
-			return;
-		}
-		oam_session_drop_inputs(j->s);
+		if (!failed && !j->s->exit_after)
+			oam_session_drop_inputs(j->s);
 	} else {
 		rendered(j->sync, run->hooks_failed);
 	}
-	if (r < 0) {
+	if (r < 0)
 		j->rc = -1;
-		return;
-	}
-	if (oam_emit(run->lua->L, -1, j->fmt, &j->out, err, sizeof err) < 0) {
-		oam_diag_at(&j->diags, OAM_SEV_ERROR, "OAM604", NULL, 0, 0, "cannot write the output: %s", err);
-		j->rc = -1;
-	}
-	lua_pop(run->lua->L, 1);
 }
 
 static void *worker_run(struct job *j);

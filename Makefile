@@ -40,9 +40,17 @@ all: oamlua
 build/.dir:
 	@mkdir -p build/tests && touch $@
 
-# lua/*.lua are compiled into the binary (one C string per file).
-build/luasrc.inc: $(LUASRC) tools/embed.sh | build/.dir
-	sh tools/embed.sh $(LUASRC) > $@.tmp && mv $@.tmp $@
+# lua/*.lua are compiled into the binary: the source of each file and its
+# bytecode, made by tools/luadump.c with the same liblua (see lhost.c).
+build/luadump: tools/luadump.c | build/.dir
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+build/lua/%.luac: lua/%.lua build/luadump
+	@mkdir -p build/lua
+	build/luadump $* $< $@
+
+build/luasrc.inc: $(LUASRC) $(patsubst lua/%.lua,build/lua/%.luac,$(LUASRC)) tools/embed.sh | build/.dir
+	sh tools/embed.sh --bytecode build/lua $(LUASRC) > $@.tmp && mv $@.tmp $@
 
 build/%.o: src/%.c $(wildcard include/oamlua/*.h) build/luasrc.inc | build/.dir
 	$(CC) $(CFLAGS) -c -o $@ $<

@@ -310,8 +310,16 @@ static int run_embedded(lua_State *L, const char *name, int nargs)
 			continue;
 		char chunk[64];
 		snprintf(chunk, sizeof chunk, "=%s", name);
-		if (luaL_loadbufferx(L, (const char *)luasrc_files[i].src, luasrc_files[i].len, chunk, "t"))
-			return lua_error(L);
+		/* The host's own library (trusted, built with this liblua) loads
+		 * from bytecode, without parsing; modules never may (OAM501). The
+		 * source is the fallback should the linked liblua not read it. */
+		if (!luasrc_files[i].bc ||
+		    luaL_loadbufferx(L, (const char *)luasrc_files[i].bc, luasrc_files[i].bclen, chunk, "b")) {
+			if (luasrc_files[i].bc)
+				lua_pop(L, 1);
+			if (luaL_loadbufferx(L, (const char *)luasrc_files[i].src, luasrc_files[i].len, chunk, "t"))
+				return lua_error(L);
+		}
 		lua_insert(L, -(nargs + 1));
 		lua_call(L, nargs, 1);
 		return 1;

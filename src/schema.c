@@ -478,6 +478,9 @@ void oam_schema_push(lua_State *L, const struct oam_schema *s, const struct oam_
 		}
 	}
 	if (s->type == OAM_S_OBJECT && s->props) {
+		/* Which properties were given (and pushed as non-nil): the rest get
+		 * their defaults. Known here, so no lookup per property. */
+		unsigned char given[64] = { 0 };
 		lua_createtable(L, 0, (int)s->nprops);
 		if (val && val->type == OAM_MAP)
 			for (size_t i = 0; i < val->u.map.n; i++) {
@@ -490,15 +493,23 @@ void oam_schema_push(lua_State *L, const struct oam_schema *s, const struct oam_
 					oam_schema_push(L, ps, p->val);
 				else
 					oam_lua_push_node(L, p->val);
+				size_t j = ps ? (size_t)(ps - s->props) : sizeof given;
+				if (j < sizeof given && !lua_isnil(L, -1))
+					given[j] = 1;
 				lua_rawset(L, -3);
 			}
 		for (size_t j = 0; j < s->nprops; j++) {
 			const struct oam_schema *ps = &s->props[j];
-			lua_getfield(L, -1, ps->name);
-			int present = !lua_isnil(L, -1);
-			lua_pop(L, 1);
-			if (present)
-				continue;
+			if (j < sizeof given) {
+				if (given[j])
+					continue;
+			} else {
+				lua_getfield(L, -1, ps->name);
+				int present = !lua_isnil(L, -1);
+				lua_pop(L, 1);
+				if (present)
+					continue;
+			}
 			oam_schema_push(L, ps, NULL);
 			if (lua_isnil(L, -1))
 				lua_pop(L, 1);

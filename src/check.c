@@ -794,7 +794,7 @@ static void run_validate(struct oam_run *run, struct oam_instance *in, struct oa
 	lua_pushstring(L, tu->name);
 	lua_setfield(L, -2, "traitName");
 	oam_schema_push(L, &tu->mod->schema, tu->props);
-	snprintf(what, sizeof what, "validating instance '%s'", in->name);
+	oam_concat(what, sizeof what, "validating instance '", in->name, "'", (char *)NULL);
 	memset(&err, 0, sizeof err);
 	if (oam_lua_call(run->lua, tu->mod->name, what, 2, 1, &err) < 0) {
 		oam_diag_at(d, OAM_SEV_ERROR, err.id, err.file, err.line, 0, "%s", err.msg);
@@ -887,7 +887,7 @@ static void check_traits(struct oam_run *run, struct oam_instance *in, struct va
 			}
 		}
 		char what[300];
-		snprintf(what, sizeof what, "%s: trait '%s'", owner, tu->name);
+		oam_concat(what, sizeof what, owner, ": trait '", tu->name, "'", (char *)NULL);
 		static const char *const none[] = { NULL };
 		struct oam_check_ctx cc = { .d = d, .what = what, .ignore = none,
 					    .misplaced = oam_map_get(tu->at, "parameterValues") && !oam_map_get(tu->at, "properties") };
@@ -909,7 +909,7 @@ static void check_instance(struct oam_run *run, struct oam_app *a, struct oam_in
 	char owner[300];
 	size_t before = d->nerrors;
 	struct vars vars = { .seq = a->variables, .a = run->model->arena, .d = d };
-	snprintf(owner, sizeof owner, "instance '%s'", in->name);
+	oam_concat(owner, sizeof owner, "instance '", in->name, "'", (char *)NULL);
 	if (!oam_is_dns_label(in->name)) {
 		struct oam_err *e = oam_diag(d, OAM_SEV_ERROR, "OAM206", in->name_at,
 					     "%s: instanceName is not a valid DNS-1123 label", owner);
@@ -964,7 +964,7 @@ size_t oam_check_hooks(struct oam_run *run, struct oam_instance *in, struct oam_
 {
 	char owner[300];
 	size_t before = d->n;
-	snprintf(owner, sizeof owner, "instance '%s'", in->name);
+	oam_concat(owner, sizeof owner, "instance '", in->name, "'", (char *)NULL);
 	run_hooks(run, in, d, owner);
 	return d->n - before;
 }

@@ -8,6 +8,23 @@
 #include "oamlua/load.h"
 #include "oamlua/tree.h"
 
+char *oam_concat(char *buf, size_t size, ...)
+{
+	va_list ap;
+	size_t n = 0;
+	va_start(ap, size);
+	for (const char *s; (s = va_arg(ap, const char *));) {
+		size_t l = strlen(s);
+		if (l > size - 1 - n)
+			l = size - 1 - n;
+		memcpy(buf + n, s, l);
+		n += l;
+	}
+	va_end(ap);
+	buf[n] = '\0';
+	return buf;
+}
+
 size_t oam_strlcpy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

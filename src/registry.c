@@ -78,7 +78,7 @@ static int ensure_loaded(struct oam_registry *r, struct oam_module *m);
 static struct oam_module *lookup(const struct oam_registry *r, enum oam_modkind kind, const char *name)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (r->mods[i]->kind == kind && !strcmp(r->mods[i]->name, name))
+		if (r->mods[i]->kind == kind && r->mods[i]->name[0] == name[0] && !strcmp(r->mods[i]->name, name))
 			return r->mods[i];
 	return NULL;
 }

@@ -77,6 +77,10 @@ void oam_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Small string helpers used everywhere. */
 size_t oam_strlcpy(char *dst, const char *src, size_t size);
+/* Joins the strings (a NULL-terminated list) into buf, truncating like
+ * snprintf; for the labels built for every instance ("instance 'web'"),
+ * where snprintf's cost showed. Returns buf. */
+char *oam_concat(char *buf, size_t size, ...) __attribute__((sentinel));
 /* Closest of `names` (edit distance ≤ max(2, len/3)), or NULL. */
 const char *oam_closest(const char *word, const char *const *names, size_t n);
 

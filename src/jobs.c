@@ -175,8 +175,9 @@ int oam_render_jobs(struct oam_session *s, enum oam_format fmt, int jobs, struct
 		oam_diag_at(&s->diags, OAM_SEV_ERROR, "OAM900", NULL, 0, 0, "out of memory");
 		return -1;
 	}
-	/* Contexts the checks built in the main state are only reused for the
-	 * main thread's slice; drop the others now. */
+	/* With several jobs the checks defer the trait hooks, so they built no
+	 * contexts; should a caller render in jobs without deferring, contexts
+	 * built in the main state are only good for the main thread's slice. */
 	struct sync y = { .pending = jobs };
 	pthread_mutex_init(&y.mu, NULL);
 	pthread_cond_init(&y.cv, NULL);
